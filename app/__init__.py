@@ -1,0 +1,1 @@
+"""tnld: the labour-accident (TNLĐ) reporting service."""

@@ -1,0 +1,35 @@
+"""Recording audit events: time, actor organisation and key, action, object, changed fields."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.auth.principal import Principal
+
+
+def record(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | str,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction (it commits or rolls back with it)."""
+    event = AuditEvent(
+        occurred_at=clock.now(),
+        actor_organisation_id=actor.organisation_id if actor else None,
+        actor_api_key_id=actor.api_key_id if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        changes=changes or {},
+    )
+    session.add(event)
+    return event

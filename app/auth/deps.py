@@ -1,0 +1,46 @@
+"""FastAPI dependencies: the session, the calling principal, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.auth.models import OrganisationKind
+from app.auth.principal import Principal
+from app.auth.service import authenticate
+from app.db import get_session
+from app.errors import Forbidden, Unauthenticated
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key issued by an administrator.")
+
+
+def current_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated()
+    return authenticate(session, raw_key=credentials.credentials)
+
+
+def require(*kinds: OrganisationKind) -> Callable[[Principal], Principal]:
+    """A dependency that admits only organisations of the given kinds (403 for the others)."""
+    allowed = frozenset(kinds)
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.kind not in allowed:
+            raise Forbidden(f"An organisation of kind {principal.kind} may not do this")
+        return principal
+
+    return check
+
+
+K = OrganisationKind
+AdminDep = Annotated[Principal, Depends(require(K.admin))]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.auth.models import OrganisationKind
+from app.fields import Email, Label, Name, StrictStr, TaxCode, Timestamp
+
+
+def _webhook_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if len(value) > 2000:
+        raise ValueError("must be at most 2000 characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain spaces or control characters")
+    return value
+
+
+WebhookUrl = Annotated[StrictStr, AfterValidator(_webhook_url)]
+DistrictCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    kind: OrganisationKind
+    district_code: DistrictCode | None = None
+    tax_code: TaxCode | None = None
+    notify_emails: Annotated[list[Email], Field(max_length=20)] | None = None
+    webhook_url: WebhookUrl | None = None
+
+
+class OrganisationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+    district_code: str | None
+    tax_code: str | None
+    notify_emails: list[str]
+    webhook_url: str | None
+    created_at: Timestamp
+
+
+class OrganisationCreated(OrganisationRead):
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Shown only in this response, when `webhook_url` is set: "
+        "`whsec_` + base64 of 32 random bytes (Standard Webhooks).",
+    )
+
+
+class OrganisationRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: Label | None = None
+
+
+class ApiKeyCreated(BaseModel):
+    id: uuid.UUID
+    key: str = Field(description="The API key. Shown once: only a keyed hash is stored.")
+    label: str | None
+    created_at: Timestamp
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    label: str | None
+    prefix: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None

@@ -1,0 +1,206 @@
+"""Organisations and API keys.
+
+API keys are random, prefixed (``tnld_``) and stored only as HMAC-SHA256 under the service's
+secret key, so a copy of the database does not yield usable keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.service import record
+from app.auth.models import ApiKey, Organisation, OrganisationKind
+from app.auth.principal import Principal
+from app.auth.schemas import OrganisationCreate
+from app.config import get_settings
+from app.divisions.service import find_division
+from app.errors import FieldError, NotFound, Unauthenticated, ValidationProblem
+from app.pagination import PageParams, paginate
+
+KEY_PREFIX = "tnld_"
+#: last_used_at is refreshed at most this often, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hmac.new(get_settings().secret_key_bytes, raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+def authenticate(session: Session, *, raw_key: str) -> Principal:
+    """The principal behind a bearer key; revoked or unknown keys are refused alike."""
+    if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
+        raise Unauthenticated("Invalid API key")
+    row = session.execute(
+        select(ApiKey, Organisation)
+        .join(Organisation, ApiKey.organisation_id == Organisation.id)
+        .where(ApiKey.key_hash == hash_api_key(raw_key), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        raise Unauthenticated("Invalid or revoked API key")
+    key, organisation = row
+    now = clock.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        session.commit()
+    return Principal(
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        kind=organisation.kind,
+        district_code=organisation.district_code,
+        api_key_id=key.id,
+    )
+
+
+def _check_organisation_rules(data: OrganisationCreate) -> None:
+    """What each kind must have (contract, Organisations and roles)."""
+    errors: list[FieldError] = []
+    has_channel = bool(data.notify_emails) or data.webhook_url is not None
+    if data.district_code is not None and find_division(data.district_code) is None:
+        errors.append(FieldError(pointer="/district_code", detail="Unknown district code"))
+    if data.kind is OrganisationKind.enterprise and data.tax_code is None:
+        errors.append(FieldError(pointer="/tax_code", detail="An enterprise needs a tax code"))
+    if (
+        data.kind in (OrganisationKind.district_committee, OrganisationKind.police)
+        and data.district_code is None
+    ):
+        errors.append(
+            FieldError(pointer="/district_code", detail=f"A {data.kind} needs a district code")
+        )
+    if data.kind in (OrganisationKind.police, OrganisationKind.inspectorate) and not has_channel:
+        errors.append(
+            FieldError(
+                pointer="/notify_emails",
+                detail=f"A {data.kind} needs at least one channel: notify_emails or webhook_url",
+            )
+        )
+    if errors:
+        raise ValidationProblem(errors)
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_organisation(
+    session: Session, *, actor: Principal | None, data: OrganisationCreate
+) -> Organisation:
+    _check_organisation_rules(data)
+    organisation = Organisation(
+        id=uuid.uuid4(),
+        name=data.name,
+        kind=data.kind,
+        district_code=data.district_code,
+        tax_code=data.tax_code,
+        notify_emails=list(dict.fromkeys(data.notify_emails or [])),
+        webhook_url=data.webhook_url,
+        webhook_secret=new_webhook_secret() if data.webhook_url else None,
+        created_at=clock.now(),
+    )
+    session.add(organisation)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="organisation.created",
+        object_type="organisation",
+        object_id=organisation.id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    session.commit()
+    return organisation
+
+
+def list_organisations(
+    session: Session, *, params: PageParams
+) -> tuple[list[Organisation], str | None]:
+    return paginate(
+        session,
+        select(Organisation),
+        order=[(Organisation.created_at, datetime), (Organisation.id, uuid.UUID)],
+        params=params,
+        key=lambda o: (o.created_at, o.id),
+    )
+
+
+def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No such organisation")
+    return organisation
+
+
+def issue_api_key(
+    session: Session, *, actor: Principal | None, organisation_id: uuid.UUID, label: str | None
+) -> tuple[ApiKey, str]:
+    """A new key for the organisation; the raw key is returned once and never stored."""
+    organisation = get_organisation(session, organisation_id=organisation_id)
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=uuid.uuid4(),
+        organisation_id=organisation.id,
+        label=label,
+        prefix=raw_key[: len(KEY_PREFIX) + 6],
+        key_hash=hash_api_key(raw_key),
+        created_at=clock.now(),
+    )
+    session.add(key)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="api_key.created",
+        object_type="api_key",
+        object_id=key.id,
+        changes={"organisation_id": str(organisation.id), "label": label, "prefix": key.prefix},
+    )
+    session.commit()
+    return key, raw_key
+
+
+def list_api_keys(session: Session, *, organisation_id: uuid.UUID) -> list[ApiKey]:
+    get_organisation(session, organisation_id=organisation_id)
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.organisation_id == organisation_id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+    )
+
+
+def revoke_api_key(session: Session, *, actor: Principal, key_id: uuid.UUID) -> None:
+    """Revoke a key; it stops working at once. Revoking a revoked key changes nothing."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("No such API key")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        record(
+            session,
+            actor=actor,
+            action="api_key.revoked",
+            object_type="api_key",
+            object_id=key.id,
+            changes={"revoked_at": key.revoked_at.isoformat()},
+        )
+    session.commit()
+
+
+def bootstrap_admin(session: Session, *, name: str) -> tuple[Organisation, str]:
+    """Create an admin organisation and its first key (command line, no caller)."""
+    organisation = create_organisation(
+        session, actor=None, data=OrganisationCreate(name=name, kind=OrganisationKind.admin)
+    )
+    _, raw_key = issue_api_key(
+        session, actor=None, organisation_id=organisation.id, label="bootstrap"
+    )
+    return organisation, raw_key

@@ -1,0 +1,103 @@
+"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app.migrations import upgrade
+
+    upgrade()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+def _worker(_args: argparse.Namespace) -> None:
+    from app.migrations import upgrade
+    from app.notifications.worker import run_worker
+
+    upgrade()
+    run_worker()
+
+
+def _migrate(_args: argparse.Namespace) -> None:
+    from app.migrations import upgrade
+
+    upgrade()
+    print("database is at the latest revision")
+
+
+def _bootstrap_admin(args: argparse.Namespace) -> None:
+    from app.auth.service import bootstrap_admin
+    from app.db import session_factory
+    from app.migrations import upgrade
+
+    upgrade()
+    with session_factory()() as session:
+        organisation, raw_key = bootstrap_admin(session, name=args.name)
+    print(f"admin organisation {organisation.id} ({organisation.name}); API key:")
+    print(raw_key)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from app.demo import seed_demo
+    from app.migrations import upgrade
+
+    upgrade()
+    seed_demo(base_url=f"http://{args.host}:{args.port}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tnld", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run the notification delivery worker")
+    worker.set_defaults(handler=_worker)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    bootstrap = commands.add_parser(
+        "bootstrap-admin", help="create an admin organisation and print its API key"
+    )
+    bootstrap.add_argument("--name", required=True)
+    bootstrap.set_defaults(handler=_bootstrap_admin)
+
+    demo = commands.add_parser(
+        "demo", help="on an empty database, create demo organisations and print their keys"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        from app.config import get_settings
+
+        get_settings()
+    except ValidationError as exc:
+        print(f"tnld: invalid settings:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    args.handler(args)

@@ -1,0 +1,106 @@
+"""Settings, read from ``TNLD_*`` environment variables and validated at start."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h"
+SECRET_KEY_FILE = ".tnld-secret-key"  # noqa: S105 (a file name, not a secret)
+MIN_SECRET_KEY_LENGTH = 32
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_retry_schedule(value: str) -> list[timedelta]:
+    """Parse ``"5s,5m,30m"`` into delays. Units: ms, s, m, h, d."""
+    delays = []
+    for part in value.split(","):
+        match = _DURATION.match(part)
+        if not match:
+            raise ValueError(f"invalid delay {part.strip()!r} (use e.g. 5s, 5m, 2h)")
+        delays.append(timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]]))
+    return delays
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TNLD_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///tnld.db"
+    secret_key: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_from: str = "tnld@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    #: Where e-mails go as ``.eml`` files when no SMTP host is configured.
+    mail_dir: Path = Path("mail-outbox")
+
+    retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    embedded_worker: bool = True
+    #: How long a claimed delivery stays with its worker; a worker that died loses it after this.
+    lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    @field_validator("smtp_host", "smtp_username")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_needs_a_strong_key(self) -> Settings:
+        if self.env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 10:
+                raise ValueError(
+                    "TNLD_SECRET_KEY must be set to a strong random value "
+                    f"(at least {MIN_SECRET_KEY_LENGTH} characters) in production"
+                )
+        return self
+
+    @property
+    def retry_delays(self) -> list[timedelta]:
+        return parse_retry_schedule(self.retry_schedule)
+
+    @property
+    def effective_smtp_port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_tls]
+
+    @cached_property
+    def secret_key_bytes(self) -> bytes:
+        """The key for keyed hashes. In development it is generated once and kept in a file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = Path(SECRET_KEY_FILE)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48) + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,243 @@
+"""One exception hierarchy, rendered as RFC 9457 ``application/problem+json``.
+
+Services raise :class:`Problem` subclasses; they never import FastAPI. The handlers installed by
+:func:`install_handlers` turn these, FastAPI's request-validation errors and Starlette's HTTP
+errors (404 for unknown paths, 405 with ``Allow``) into problem documents, so no client ever
+sees an HTML or bare-JSON error, and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: Problem types are ``PROBLEM_TYPE_BASE + slug``; clients match on the slug at the end.
+PROBLEM_TYPE_BASE = "https://tnld.vn/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field: a JSON Pointer into the request body (or a query/header parameter)."""
+
+    detail: str
+    pointer: str | None = None
+    parameter: str | None = None
+    header: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
+        if self.parameter is not None:
+            out["parameter"] = self.parameter
+        if self.header is not None:
+            out["header"] = self.header
+        out["detail"] = self.detail
+        return out
+
+
+def json_pointer(path: Iterable[str | int]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+class Problem(Exception):
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors)
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            doc["errors"] = [e.as_dict() for e in self.errors]
+        doc.update(self.extra)
+        return doc
+
+
+class BadRequest(Problem):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthenticated(Problem):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+    def __init__(self, detail: str = "A valid API key is required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class MethodNotAllowed(Problem):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class IdempotentRequestInFlight(Conflict):
+    slug, title = "idempotent-request-in-flight", "A request with this Idempotency-Key is in flight"
+
+
+class InvalidTransition(Conflict):
+    slug, title = "invalid-transition", "Transition not allowed"
+
+
+class PreconditionFailed(Problem):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class ValidationProblem(Problem):
+    status, slug, title = 422, "validation-error", "The request is invalid"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
+        super().__init__(detail or _summarise(errors), errors=errors)
+
+
+class NotNotifiable(ValidationProblem):
+    slug, title = "not-notifiable", "The accident is not notifiable"
+
+
+class IdempotencyKeyReused(ValidationProblem):
+    slug, title = "idempotency-key-reused", "Idempotency-Key reused with a different body"
+
+
+def _summarise(errors: Sequence[FieldError]) -> str:
+    if not errors:
+        return "The request is invalid"
+    first = errors[0]
+    where = first.pointer or first.parameter or first.header or "request"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where or '/'}: {first.detail}{more}"
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.body(),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+_MESSAGES = {
+    "missing": "This field is required",
+    "extra_forbidden": "Unknown field",
+}
+
+
+def field_errors_from_pydantic(raw_errors: Sequence[Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for err in raw_errors:
+        loc = list(err.get("loc", ()))
+        kind = err.get("type", "")
+        message = _MESSAGES.get(kind) or str(err.get("msg", "Invalid value"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if kind == "json_invalid":
+            errors.append(FieldError(pointer="", detail="The body is not valid JSON"))
+            continue
+        source = loc.pop(0) if loc else "body"
+        if source == "body":
+            errors.append(FieldError(pointer=json_pointer(loc), detail=message))
+        elif source == "header":
+            errors.append(FieldError(header=str(loc[0]) if loc else "", detail=message))
+        else:
+            errors.append(FieldError(parameter=str(loc[0]) if loc else "", detail=message))
+    return errors
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method any route accepts on this path (Starlette's own 405 names only one route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        body_rejected = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+        if body_rejected and content_type and not _is_json(content_type):
+            return problem_response(
+                UnsupportedMediaType("The request body must be JSON (application/json)")
+            )
+        return problem_response(ValidationProblem(field_errors_from_pydantic(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem: Problem
+        headers = dict(exc.headers or {})
+        if exc.status_code == 404:
+            problem = NotFound("No such resource")
+        elif exc.status_code == 405:
+            problem = MethodNotAllowed("This method is not allowed on this resource")
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+        else:
+            problem = Problem(str(exc.detail))
+            problem.status = exc.status_code
+            problem.slug = f"http-{exc.status_code}"
+            problem.title = str(exc.detail)
+        problem.headers.update(headers)
+        return problem_response(problem)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(Problem("An unexpected error occurred; it has been logged"))

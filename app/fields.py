@@ -1,0 +1,127 @@
+"""Validated field types shared by request schemas.
+
+Text is stored NFC-normalised and trimmed, and control characters are rejected (contract,
+General). Multi-line free text may keep line breaks and tabs; names and codes may not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from app.clock import VIETNAM_TZ
+
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def _text(max_length: int, *, multiline: bool) -> Any:
+    def clean(value: str) -> str:
+        value = unicodedata.normalize("NFC", value).strip()
+        allowed = _LINE_BREAKS if multiline else frozenset()
+        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+            raise ValueError("must not contain control characters")
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return AfterValidator(clean)
+
+
+StrictStr = Annotated[str, Field(strict=True)]
+Name = Annotated[StrictStr, _text(200, multiline=False)]
+ShortText = Annotated[StrictStr, _text(200, multiline=False)]
+Address = Annotated[StrictStr, _text(500, multiline=True)]
+LongText = Annotated[StrictStr, _text(5000, multiline=True)]
+Label = Annotated[StrictStr, _text(200, multiline=False)]
+StrictInt = Annotated[int, Field(strict=True)]
+
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+# 0 or +84, then 9 digits (mobile) or 10 digits (landline: area code + number, e.g. 0262 ...).
+_PHONE = re.compile(r"(?:0|\+84)(?:\d{9}|\d{10})")
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.fullmatch(_PHONE_SEPARATORS.sub("", value)):
+        raise ValueError(
+            "must be a Vietnamese phone number: 0 or +84, then 9 digits (mobile) "
+            "or 10 digits (landline)"
+        )
+    return value
+
+
+Phone = Annotated[StrictStr, _text(30, multiline=False), AfterValidator(_phone)]
+
+
+def _national_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{12}", value):
+        raise ValueError("must be a 12-digit citizen identity number (CCCD)")
+    return value
+
+
+NationalId = Annotated[StrictStr, _text(12, multiline=False), AfterValidator(_national_id)]
+
+
+def _tax_code(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{10}(-[0-9]{3})?", value):
+        raise ValueError("must be a tax code of 10 digits, or 10 digits, '-' and 3 digits")
+    return value
+
+
+TaxCode = Annotated[StrictStr, _text(14, multiline=False), AfterValidator(_tax_code)]
+
+
+def _email(value: str) -> str:
+    try:
+        # Internal and test mail domains (e.g. *.test) are real for provincial networks and tests.
+        result = validate_email(
+            value, check_deliverability=False, globally_deliverable=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(f"must be a valid e-mail address ({exc})") from None
+    return result.normalized
+
+
+Email = Annotated[StrictStr, _text(254, multiline=False), AfterValidator(_email)]
+
+
+def _rfc3339(value: Any) -> Any:
+    """Accept RFC 3339 strings only; a time without an offset is Vietnam time (contract)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?", value
+    ):
+        text = value
+        fraction = re.search(r"\.(\d+)", text)
+        if fraction and len(fraction[1]) > 6:  # Python parses at most microseconds
+            text = text.replace(fraction[0], "." + fraction[1][:6])
+        try:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError:
+            raise ValueError("must be a valid RFC 3339 date-time") from None
+    else:
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-20T08:30:00+07:00")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VIETNAM_TZ)
+    return parsed
+
+
+def _vietnam_iso(value: datetime) -> str:
+    return value.astimezone(VIETNAM_TZ).isoformat()
+
+
+#: An input date-time: RFC 3339, offset optional (Vietnam time when absent).
+InputTimestamp = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    Field(json_schema_extra={"format": "date-time", "type": "string"}),
+]
+#: An output date-time, always with an offset (rendered in Vietnam time, +07:00).
+Timestamp = Annotated[datetime, PlainSerializer(_vietnam_iso, return_type=str, when_used="json")]

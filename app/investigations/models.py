@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, new_id
+from app.reports.models import Severity
+
+if TYPE_CHECKING:
+    from app.reports.models import Report
+
+
+class InvestigationStatus(enum.StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    concluded = "concluded"
+    closed = "closed"
+
+
+class Investigation(Base):
+    """The provincial team's investigation of a notifiable accident (Law 84/2015, Art. 35)."""
+
+    __tablename__ = "investigations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), unique=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    district_code: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity] = mapped_column(
+        Enum(Severity, name="investigation_severity", native_enum=False, length=32)
+    )
+    status: Mapped[InvestigationStatus] = mapped_column(
+        Enum(InvestigationStatus, name="investigation_status", native_enum=False, length=32)
+    )
+    lead_inspector: Mapped[str | None] = mapped_column(String(200))
+    assessment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    findings: Mapped[str | None] = mapped_column(Text)
+    conclusion: Mapped[str | None] = mapped_column(Text)
+    #: The report's received_at: deadlines run from receipt of the notification.
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Stored (not only computed) so that open investigations can be listed by deadline fast.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Bumped on every change; the ETag is derived from it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    report: Mapped[Report] = relationship(back_populates="investigation")
+
+    __table_args__ = (
+        Index("ix_investigations_status_due", "status", "due_at", "id"),
+        Index("ix_investigations_district_status_due", "district_code", "status", "due_at", "id"),
+    )

@@ -1,0 +1,38 @@
+"""Opening the investigation of a newly accepted report (Law 84/2015, Art. 35: every fatal
+accident and every accident seriously injuring two or more workers is investigated)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from app.investigations.deadlines import due_at
+from app.investigations.models import Investigation, InvestigationStatus
+from app.reports.models import Report
+
+
+def open_investigation(session: Session, *, report: Report) -> Investigation:
+    """Add the investigation to the report's transaction."""
+    investigation = Investigation(
+        id=uuid.uuid4(),
+        report_id=report.id,
+        reference=report.reference,
+        district_code=report.district_code,
+        severity=report.severity,
+        status=InvestigationStatus.open,
+        assessment_required=False,
+        opened_at=report.received_at,
+        due_at=due_at(
+            opened_at=report.received_at,
+            severity=report.severity,
+            assessment_required=False,
+            extended=False,
+        ),
+        extended=False,
+        updated_at=report.received_at,
+        version=1,
+    )
+    session.add(investigation)
+    report.investigation = investigation
+    return investigation

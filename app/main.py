@@ -1,0 +1,50 @@
+"""The FastAPI application: middleware, routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.auth.router import router as auth_router
+from app.config import get_settings
+from app.divisions.router import router as divisions_router
+from app.errors import install_handlers
+from app.health import router as health_router
+from app.limits import BodySizeLimit
+from app.reports.router import router as reports_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+tnld receives reports of **fatal labour accidents, accidents seriously injuring two or more
+workers, and serious technical incidents** (Law 84/2015/QH13 Art. 34; Decree 39/2016/NĐ-CP
+Art. 10), stores them as legal evidence, opens the investigation and notifies the district
+police and the labour inspectorate.
+
+All errors are RFC 9457 `application/problem+json`. Authenticate with
+`Authorization: Bearer <api key>`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    get_settings()  # fail fast on invalid settings
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="tnld",
+        version="1.0.0",
+        summary="Workplace-accident (TNLĐ) reporting for Vietnamese labour authorities",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit)
+    app.include_router(health_router)
+    for router in (divisions_router, auth_router, reports_router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,22 @@
+"""Every model, imported once so that the metadata (and Alembic) knows all tables."""
+
+from app.audit.models import AuditEvent
+from app.auth.models import ApiKey, Organisation
+from app.db import Base
+from app.investigations.models import Investigation
+from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
+from app.reports.models import IdempotencyRecord, Report, ReportSequence
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Delivery",
+    "DeliveryAttempt",
+    "IdempotencyRecord",
+    "Investigation",
+    "NotificationEvent",
+    "Organisation",
+    "Report",
+    "ReportSequence",
+]

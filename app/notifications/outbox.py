@@ -1,0 +1,56 @@
+"""The transactional outbox: events and their deliveries are written in the caller's
+transaction, so a report is never stored without its deliveries and a delivery never exists
+for a report that was rolled back. Nothing is sent here; the worker sends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import is_postgresql
+from app.notifications.models import Delivery, DeliveryStatus, NotificationEvent
+from app.notifications.routing import Route
+
+#: PostgreSQL channel the worker LISTENs on, so it wakes at once on commit.
+WAKE_CHANNEL = "tnld_deliveries"
+
+
+def enqueue(
+    session: Session,
+    *,
+    report_id: uuid.UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    routes: list[Route],
+) -> NotificationEvent:
+    now = clock.now()
+    event = NotificationEvent(
+        id=uuid.uuid4(), report_id=report_id, type=event_type, payload=payload, created_at=now
+    )
+    session.add(event)
+    for route in routes:
+        routable = route.organisation is not None
+        session.add(
+            Delivery(
+                id=uuid.uuid4(),
+                event_id=event.id,
+                report_id=report_id,
+                recipient_id=route.organisation.id if route.organisation else None,
+                recipient_name=route.name,
+                recipient_kind=route.kind,
+                channel=route.channel,
+                status=DeliveryStatus.pending if routable else DeliveryStatus.unroutable,
+                attempts=0,
+                next_attempt_at=now if routable else None,
+                last_error=None if routable else "No police organisation covers this district",
+                created_at=now,
+            )
+        )
+    if is_postgresql(session):
+        # Delivered to listeners only when the transaction commits.
+        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+    return event

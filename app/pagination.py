@@ -1,0 +1,117 @@
+"""Cursor pagination, the one way every list endpoint pages.
+
+The cursor is opaque to clients: base64url of the sort key of the last item returned. Paging is
+by keyset (``WHERE (sort, id) > last``), so deep pages cost the same as the first and no item
+is skipped or repeated while new rows arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.errors import FieldError, ValidationProblem
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1..200).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="Opaque cursor from `next_cursor`.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def _encode(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _bad_cursor() -> ValidationProblem:
+    return ValidationProblem([FieldError(parameter="cursor", detail="Invalid cursor")])
+
+
+def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise _bad_cursor()
+        out: list[Any] = []
+        for value, kind in zip(raw, kinds, strict=True):
+            if kind is datetime:
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise _bad_cursor()
+                out.append(parsed)
+            elif kind is uuid.UUID:
+                out.append(uuid.UUID(value))
+            else:
+                out.append(kind(value))
+        return out
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _bad_cursor() from exc
+
+
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    order: Sequence[tuple[InstrumentedAttribute[Any], type]],
+    params: PageParams,
+    descending: bool = False,
+    key: Callable[[Any], Sequence[Any]],
+) -> tuple[list[Any], str | None]:
+    """Run ``stmt`` ordered by ``order`` (columns with their Python types), one page of it.
+
+    ``key`` extracts the sort values from a result row (to build the next cursor).
+    """
+    columns = [column for column, _ in order]
+    if params.cursor is not None:
+        last = _decode(params.cursor, [kind for _, kind in order])
+        stmt = stmt.where(_after(columns, last, descending))
+    stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in columns))
+    rows = list(session.scalars(stmt.limit(params.limit + 1)).unique())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        next_cursor = _encode(key(rows[-1]))
+    return rows, next_cursor
+
+
+def _after(columns: Sequence[Any], values: Sequence[Any], descending: bool) -> Any:
+    """Rows strictly after ``values`` in (c1, c2, ...) order, as portable SQL."""
+    first, first_value = columns[0], values[0]
+    beyond = first < first_value if descending else first > first_value
+    if len(columns) == 1:
+        return beyond
+    return or_(beyond, and_(first == first_value, _after(columns[1:], values[1:], descending)))

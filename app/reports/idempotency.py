@@ -1,0 +1,118 @@
+"""Idempotency keys for POST /reports (contract, Reports).
+
+A key is claimed in a transaction of its own before the report is processed, so that a second
+request with the same key sees it at once: while the first is in flight it gets 409, after it
+completed the stored response, and with a different body 422. The completion is written in the
+report's own transaction, so a stored response always matches a stored report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.errors import FieldError, IdempotencyKeyReused, IdempotentRequestInFlight
+from app.reports.models import IdempotencyRecord
+
+IN_FLIGHT = "in_flight"
+COMPLETED = "completed"
+#: A claim this old belongs to a request whose process died; it may be taken over.
+STALE_CLAIM = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: dict[str, Any]
+    location: str | None
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def claim(
+    session: Session, *, organisation_id: uuid.UUID, key: str, digest: str
+) -> StoredResponse | None:
+    """Claim ``key`` for this request (committed at once), or return the stored response."""
+    for _ in range(3):
+        session.add(
+            IdempotencyRecord(
+                organisation_id=organisation_id,
+                key=key,
+                request_hash=digest,
+                state=IN_FLIGHT,
+                created_at=clock.now(),
+            )
+        )
+        try:
+            session.commit()
+            return None
+        except IntegrityError:
+            session.rollback()
+        existing = session.get(IdempotencyRecord, (organisation_id, key), populate_existing=True)
+        if existing is None:  # released meanwhile: try again
+            continue
+        if existing.request_hash != digest:
+            raise IdempotencyKeyReused(
+                [
+                    FieldError(
+                        header="Idempotency-Key",
+                        detail="This key was already used with a different request body",
+                    )
+                ]
+            )
+        if existing.state == COMPLETED:
+            assert existing.response_status is not None
+            assert existing.response_body is not None
+            return StoredResponse(
+                status=existing.response_status,
+                body=json.loads(existing.response_body),
+                location=existing.location,
+            )
+        if clock.now() - existing.created_at < STALE_CLAIM:
+            raise IdempotentRequestInFlight(
+                "A request with this Idempotency-Key is still being processed; retry later"
+            )
+        release(session, organisation_id=organisation_id, key=key)
+    raise IdempotentRequestInFlight("Could not claim the Idempotency-Key; retry later")
+
+
+def complete(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    key: str,
+    response: StoredResponse,
+) -> None:
+    """Store the response, in the caller's (the report's) transaction."""
+    record = session.get(IdempotencyRecord, (organisation_id, key))
+    assert record is not None, "complete() without claim()"
+    record.state = COMPLETED
+    record.response_status = response.status
+    record.response_body = json.dumps(response.body, ensure_ascii=False)
+    record.location = response.location
+    record.completed_at = clock.now()
+
+
+def release(session: Session, *, organisation_id: uuid.UUID, key: str) -> None:
+    """Forget an in-flight claim whose request failed, so the client may retry with the key."""
+    session.rollback()
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.organisation_id == organisation_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.state == IN_FLIGHT,
+        )
+    )
+    session.commit()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import Organisation
+from app.db import Base, JSONDocument, UTCDateTime, new_id
+
+if TYPE_CHECKING:
+    from app.investigations.models import Investigation
+
+
+class Category(enum.StrEnum):
+    labour_accident = "labour_accident"
+    technical_incident = "technical_incident"
+
+
+class Severity(enum.StrEnum):
+    """Decree 39/2016, Art. 9: fatal, serious injury, minor; ``none`` for an incident without
+    victims."""
+
+    fatal = "fatal"
+    serious = "serious"
+    minor = "minor"
+    none = "none"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=32, validate_strings=True)
+
+
+class Report(Base):
+    """A declaration of an accident or serious technical incident: legal evidence."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    category: Mapped[Category] = mapped_column(_enum(Category, "report_category"))
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "report_severity"))
+    dead_count: Mapped[int] = mapped_column(Integer)
+    seriously_injured_count: Mapped[int] = mapped_column(Integer)
+    minor_injury_count: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    district_code: Mapped[str] = mapped_column(String(16))
+    commune: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str] = mapped_column(Text)
+    initial_cause: Mapped[str | None] = mapped_column(Text)
+    measures_taken: Mapped[str | None] = mapped_column(Text)
+    employer_name: Mapped[str | None] = mapped_column(String(200))
+    #: The victims as submitted (with defaults applied): sensitive personal data.
+    victims: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    reporter: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    submitted_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    #: The server's time of receipt: the legal time of declaration. Never changes.
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(Boolean)
+    #: 1 for the report as filed; each amendment adds one.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    investigation: Mapped[Investigation | None] = relationship(
+        back_populates="report", lazy="joined", uselist=False
+    )
+
+    __table_args__ = (
+        Index("ix_reports_received_at_id", "received_at", "id"),
+        Index("ix_reports_district_received", "district_code", "received_at", "id"),
+        Index("ix_reports_submitter_received", "submitted_by_id", "received_at", "id"),
+        Index("ix_reports_occurred_at", "occurred_at"),
+    )
+
+
+class ReportSequence(Base):
+    """The last reference number issued per year (references run without gaps in a year)."""
+
+    __tablename__ = "report_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyRecord(Base):
+    """A POST /reports seen with an Idempotency-Key, per organisation."""
+
+    __tablename__ = "idempotency_records"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    #: ``in_flight`` while the first request is being processed, then ``completed``.
+    state: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

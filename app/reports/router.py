@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+
+from app.auth.deps import SessionDep, require
+from app.auth.models import OrganisationKind as K
+from app.auth.principal import Principal
+from app.errors import BadRequest, FieldError
+from app.fields import InputTimestamp
+from app.pagination import PageOut, PageParams, page_params
+from app.reports import service
+from app.reports.models import Category, Severity
+from app.reports.schemas import ReportCreate, ReportRead
+from app.responses import problems
+
+router = APIRouter(tags=["reports"])
+
+Reporter = Annotated[Principal, Depends(require(K.enterprise, K.district_committee))]
+Reader = Annotated[
+    Principal, Depends(require(K.enterprise, K.district_committee, K.police, K.inspectorate))
+]
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Required: 1-255 printable characters, unique per request. "
+            "Replays within 24 h return the stored response.",
+        ),
+    ] = None,
+) -> str:
+    if key is None:
+        raise BadRequest(
+            "The Idempotency-Key header is required",
+            errors=[FieldError(header="Idempotency-Key", detail="This header is required")],
+        )
+    if not 1 <= len(key) <= 255 or not all(0x20 < ord(ch) < 0x7F for ch in key):
+        raise BadRequest(
+            "The Idempotency-Key header must be 1-255 printable characters",
+            errors=[FieldError(header="Idempotency-Key", detail="1-255 printable characters")],
+        )
+    return key
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReportRead,
+    responses={
+        200: {"model": ReportRead, "description": "Never: replays return 201 too"},
+        **problems(400, 401, 403, 409, 413, 422),
+    },
+    summary="File a report of a notifiable accident or serious technical incident",
+)
+def file_report(
+    principal: Reporter,
+    key: Annotated[str, Depends(idempotency_key)],
+    body: ReportCreate,
+    session: SessionDep,
+) -> JSONResponse:
+    filed = service.file_report(session, principal=principal, data=body, idempotency_key=key)
+    headers = {"Location": filed.location}
+    if filed.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(filed.body, status_code=filed.status, headers=headers)
+
+
+@router.get(
+    "/reports",
+    response_model=PageOut[ReportRead],
+    responses=problems(401, 403, 422),
+)
+def list_reports(
+    principal: Reader,
+    session: SessionDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    category: Category | None = None,
+    severity: Severity | None = None,
+    district_code: Annotated[str | None, Query(max_length=16)] = None,
+    occurred_from: Annotated[InputTimestamp | None, Query()] = None,
+    occurred_to: Annotated[InputTimestamp | None, Query()] = None,
+) -> PageOut[ReportRead]:
+    filters = service.ReportFilters(
+        category=category,
+        severity=severity,
+        district_code=district_code,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+    )
+    items, next_cursor = service.list_reports(
+        session, principal=principal, filters=filters, params=params
+    )
+    return PageOut[ReportRead](items=[service.to_read(r) for r in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/reports/{report_id}",
+    response_model=ReportRead,
+    responses=problems(401, 403, 404, 422),
+)
+def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> ReportRead:
+    return service.to_read(service.get_report(session, principal=principal, report_id=report_id))

@@ -1,0 +1,322 @@
+"""Filing and reading accident reports.
+
+Law 84/2015 Art. 34 and Decree 39/2016 Art. 10: an accident that kills a worker or seriously
+injures two or more must be reported at once to the district police and the labour
+inspectorate; serious technical incidents too (Đắk Lắk plan implementing Resolution 209/NQ-CP).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.service import record
+from app.auth.models import Organisation, OrganisationKind
+from app.auth.principal import Principal
+from app.auth.schemas import OrganisationRef
+from app.divisions.service import find_division
+from app.errors import FieldError, NotFound, NotNotifiable, ValidationProblem
+from app.investigations.opening import open_investigation
+from app.notifications import outbox
+from app.notifications.routing import routes_for
+from app.pagination import PageParams, paginate
+from app.reports import idempotency
+from app.reports.models import Category, Report, ReportSequence, Severity
+from app.reports.schemas import ReportCreate, ReportRead, VictimIn
+from app.reports.scope import readable_reports
+
+#: A clock on the reporter's side may run a little fast; beyond this, a future time is an error.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+#: "Immediately" (Art. 34) has no hour count in law; a report later than this is flagged late.
+LATE_AFTER = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Counts:
+    dead: int
+    seriously_injured: int
+    minor_injury: int
+
+    @property
+    def severity(self) -> Severity:
+        """Decree 39/2016, Art. 9."""
+        if self.dead:
+            return Severity.fatal
+        if self.seriously_injured:
+            return Severity.serious
+        if self.minor_injury:
+            return Severity.minor
+        return Severity.none
+
+    @property
+    def notifiable(self) -> bool:
+        """Art. 34: a death, or two or more workers seriously injured."""
+        return self.dead >= 1 or self.seriously_injured >= 2
+
+
+def count_outcomes(victims: list[dict[str, Any]]) -> Counts:
+    outcomes = [v["outcome"] for v in victims]
+    return Counts(
+        dead=outcomes.count("dead"),
+        seriously_injured=outcomes.count("seriously_injured"),
+        minor_injury=outcomes.count("minor_injury"),
+    )
+
+
+def default_employment(kind: OrganisationKind) -> str:
+    # Enterprises report their own employees; district committees report workers without
+    # labour contracts (Decree 39/2016, statistics for workers without contracts).
+    return (
+        "no_labour_contract" if kind is OrganisationKind.district_committee else "labour_contract"
+    )
+
+
+def victims_as_stored(victims: list[VictimIn], *, kind: OrganisationKind) -> list[dict[str, Any]]:
+    stored = []
+    for victim in victims:
+        data = victim.model_dump(mode="json")
+        data["employment"] = data["employment"] or default_employment(kind)
+        stored.append(data)
+    return stored
+
+
+def check_report(
+    data: ReportCreate, *, principal: Principal, now: datetime, victims: list[dict[str, Any]]
+) -> None:
+    """The rules that need context beyond the field itself. Raises 422 problems."""
+    errors: list[FieldError] = []
+    if data.occurred_at > now + FUTURE_TOLERANCE:
+        errors.append(FieldError(pointer="/occurred_at", detail="must not be in the future"))
+    if find_division(data.district_code) is None:
+        errors.append(
+            FieldError(pointer="/district_code", detail="unknown district code (see /divisions)")
+        )
+    accident_year = clock.vietnam_time(data.occurred_at).year
+    for index, victim in enumerate(victims):
+        if victim["birth_year"] > accident_year:
+            errors.append(
+                FieldError(
+                    pointer=f"/victims/{index}/birth_year",
+                    detail=f"must not be after the year of the accident ({accident_year})",
+                )
+            )
+    if principal.kind is OrganisationKind.district_committee:
+        if data.district_code != principal.district_code:
+            errors.append(
+                FieldError(
+                    pointer="/district_code",
+                    detail="a district committee reports accidents in its own district only",
+                )
+            )
+        for index, victim in enumerate(victims):
+            if victim["employment"] == "labour_contract":
+                errors.append(
+                    FieldError(
+                        pointer=f"/victims/{index}/employment",
+                        detail="a district committee reports workers without labour contracts",
+                    )
+                )
+    if errors:
+        raise ValidationProblem(errors)
+    if data.category is Category.labour_accident and not count_outcomes(victims).notifiable:
+        raise NotNotifiable(
+            [
+                FieldError(
+                    pointer="/victims",
+                    detail="a labour accident is notifiable only with at least one dead or "
+                    "at least two seriously injured victims (Law 84/2015, Art. 34)",
+                )
+            ],
+            detail="Only fatal accidents and accidents seriously injuring two or more workers "
+            "are reported here (Law 84/2015, Art. 34; Decree 39/2016, Art. 10)",
+        )
+
+
+def to_read(report: Report) -> ReportRead:
+    return ReportRead.model_validate(
+        {
+            "id": report.id,
+            "reference": report.reference,
+            "category": report.category,
+            "severity": report.severity,
+            "dead_count": report.dead_count,
+            "seriously_injured_count": report.seriously_injured_count,
+            "minor_injury_count": report.minor_injury_count,
+            "occurred_at": report.occurred_at,
+            "district_code": report.district_code,
+            "commune": report.commune,
+            "address": report.address,
+            "summary": report.summary,
+            "initial_cause": report.initial_cause,
+            "measures_taken": report.measures_taken,
+            "employer_name": report.employer_name,
+            "victims": report.victims,
+            "reporter": report.reporter,
+            "submitted_by": OrganisationRef(
+                id=report.submitted_by.id,
+                name=report.submitted_by.name,
+                kind=report.submitted_by.kind,
+            ),
+            "received_at": report.received_at,
+            "late": report.late,
+            "investigation_id": report.investigation.id if report.investigation else None,
+            "version": report.version,
+            "updated_at": report.updated_at,
+        }
+    )
+
+
+def _next_reference(session: Session, *, year: int) -> str:
+    """The next reference of the year. The sequence row stays locked until commit, so numbers
+    are unique and, since a rolled-back transaction gives its number back, without gaps."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(ReportSequence)
+        .values(year=year, last_value=0)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
+    value = session.execute(
+        update(ReportSequence)
+        .where(ReportSequence.year == year)
+        .values(last_value=ReportSequence.last_value + 1)
+        .returning(ReportSequence.last_value)
+    ).scalar_one()
+    return f"TNLD-{year}-{value:06d}"
+
+
+@dataclass(frozen=True)
+class FiledReport:
+    status: int
+    body: dict[str, Any]
+    location: str
+    replayed: bool
+
+
+def file_report(
+    session: Session, *, principal: Principal, data: ReportCreate, idempotency_key: str
+) -> FiledReport:
+    """Validate, store and route a report, exactly once per Idempotency-Key."""
+    victims = victims_as_stored(data.victims, kind=principal.kind)
+    check_report(data, principal=principal, now=clock.now(), victims=victims)
+
+    digest = idempotency.request_hash(data.model_dump(mode="json"))
+    stored = idempotency.claim(
+        session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
+    )
+    if stored is not None:
+        return FiledReport(stored.status, stored.body, stored.location or "", replayed=True)
+    try:
+        body, location = _store(session, principal=principal, data=data, victims=victims)
+        idempotency.complete(
+            session,
+            organisation_id=principal.organisation_id,
+            key=idempotency_key,
+            response=idempotency.StoredResponse(status=201, body=body, location=location),
+        )
+        session.commit()
+    except BaseException:
+        idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
+        raise
+    return FiledReport(201, body, location, replayed=False)
+
+
+def _store(
+    session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
+) -> tuple[dict[str, Any], str]:
+    # Read what routing needs before the sequence row is locked, to hold that lock briefly.
+    routes = routes_for(session, district_code=data.district_code)
+    submitter = session.get_one(Organisation, principal.organisation_id)
+    counts = count_outcomes(victims)
+    received_at = clock.now()
+    reference = _next_reference(session, year=clock.vietnam_time(received_at).year)
+    report = Report(
+        id=uuid.uuid4(),
+        reference=reference,
+        category=data.category,
+        severity=counts.severity,
+        dead_count=counts.dead,
+        seriously_injured_count=counts.seriously_injured,
+        minor_injury_count=counts.minor_injury,
+        occurred_at=data.occurred_at.astimezone(UTC),
+        district_code=data.district_code,
+        commune=data.commune,
+        address=data.address,
+        summary=data.summary,
+        initial_cause=data.initial_cause,
+        measures_taken=data.measures_taken,
+        employer_name=data.employer_name,
+        victims=victims,
+        reporter=data.reporter.model_dump(mode="json"),
+        submitted_by=submitter,
+        received_at=received_at,
+        late=received_at - data.occurred_at > LATE_AFTER,
+        version=1,
+        updated_at=received_at,
+    )
+    session.add(report)
+    session.flush()
+    open_investigation(session, report=report)
+    body = to_read(report).model_dump(mode="json")
+    outbox.enqueue(
+        session, report_id=report.id, event_type="report.created", payload=body, routes=routes
+    )
+    record(
+        session,
+        actor=principal,
+        action="report.filed",
+        object_type="report",
+        object_id=report.id,
+        changes={"reference": reference, "severity": counts.severity.value},
+    )
+    return body, f"/api/v1/reports/{report.id}"
+
+
+def _readable(principal: Principal) -> Select[Report]:
+    return select(Report).where(readable_reports(principal))
+
+
+def get_report(session: Session, *, principal: Principal, report_id: uuid.UUID) -> Report:
+    report = session.scalar(_readable(principal).where(Report.id == report_id))
+    if report is None:
+        raise NotFound("No such report")
+    return report
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    category: Category | None = None
+    severity: Severity | None = None
+    district_code: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+def list_reports(
+    session: Session, *, principal: Principal, filters: ReportFilters, params: PageParams
+) -> tuple[list[Report], str | None]:
+    stmt = _readable(principal)
+    if filters.category is not None:
+        stmt = stmt.where(Report.category == filters.category)
+    if filters.severity is not None:
+        stmt = stmt.where(Report.severity == filters.severity)
+    if filters.district_code is not None:
+        stmt = stmt.where(Report.district_code == filters.district_code)
+    if filters.occurred_from is not None:
+        stmt = stmt.where(Report.occurred_at >= filters.occurred_from)
+    if filters.occurred_to is not None:
+        stmt = stmt.where(Report.occurred_at <= filters.occurred_to)
+    return paginate(
+        session,
+        stmt,
+        order=[(Report.received_at, datetime), (Report.id, uuid.UUID)],
+        params=params,
+        descending=True,
+        key=lambda r: (r.received_at, r.id),
+    )

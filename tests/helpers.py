@@ -1,0 +1,123 @@
+"""Builders shared by the tests: valid request bodies, organisations with keys."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.auth.models import OrganisationKind
+from app.auth.schemas import OrganisationCreate
+from app.auth.service import bootstrap_admin, create_organisation, issue_api_key
+from app.db import session_factory
+
+_names = itertools.count(1)
+
+
+@dataclass
+class Org:
+    id: str
+    name: str
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+class OrgFactory:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self._admin: Org | None = None
+
+    @property
+    def admin(self) -> Org:
+        if self._admin is None:
+            with session_factory()() as session:
+                organisation, key = bootstrap_admin(session, name="Quản trị")
+                self._admin = Org(
+                    id=str(organisation.id), name=organisation.name, kind="admin", key=key, data={}
+                )
+        return self._admin
+
+    def create(self, kind: str, **fields: Any) -> Org:
+        body = {"name": f"{kind} {next(_names)}", "kind": kind, **fields}
+        response = self.client.post("/api/v1/organisations", json=body, headers=self.admin.headers)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        key = self.client.post(
+            f"/api/v1/organisations/{data['id']}/api-keys", json={}, headers=self.admin.headers
+        )
+        assert key.status_code == 201, key.text
+        return Org(id=data["id"], name=data["name"], kind=kind, key=key.json()["key"], data=data)
+
+
+def create_org_direct(kind: OrganisationKind, **fields: Any) -> Org:
+    """An organisation created through the service (no HTTP), for tests without a client."""
+    with session_factory()() as session:
+        data = OrganisationCreate(name=f"{kind} {next(_names)}", kind=kind, **fields)
+        organisation = create_organisation(session, actor=None, data=data)
+        _, key = issue_api_key(session, actor=None, organisation_id=organisation.id, label=None)
+        return Org(id=str(organisation.id), name=organisation.name, kind=kind, key=key, data={})
+
+
+VALID_REPORT: dict[str, Any] = {
+    "category": "labour_accident",
+    "occurred_at": "2026-11-20T08:30:00+07:00",
+    "district_code": "643",
+    "commune": "Phường Tân Lập",
+    "address": "Công trường nhà ở, 12 Lê Duẩn",
+    "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
+    "initial_cause": "Giàn giáo không được neo giữ",
+    "measures_taken": "Dừng thi công, phong tỏa hiện trường",
+    "employer_name": "Công ty TNHH Xây dựng Tây Nguyên",
+    "victims": [
+        {
+            "full_name": "Nguyễn Văn A",
+            "gender": "male",
+            "birth_year": 1990,
+            "occupation": "Thợ xây",
+            "national_id": "066090001234",
+            "employment": "labour_contract",
+            "outcome": "dead",
+            "injury": "Chấn thương sọ não",
+        }
+    ],
+    "reporter": {
+        "full_name": "Trần Thị B",
+        "position": "Cán bộ ATVSLĐ",
+        "phone": "0912345678",
+        "email": "b@example.vn",
+    },
+}
+
+
+def report_body(**overrides: Any) -> dict[str, Any]:
+    """A valid fatal-accident report in district 643, with top-level fields overridden."""
+    body = copy.deepcopy(VALID_REPORT)
+    body.update(overrides)
+    return body
+
+
+def victim(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = copy.deepcopy(VALID_REPORT["victims"][0])
+    data.update(overrides)
+    return data
+
+
+def idem() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def post_report(client: TestClient, org: Org, body: dict[str, Any] | None = None) -> Any:
+    return client.post(
+        "/api/v1/reports",
+        json=body if body is not None else report_body(),
+        headers={**org.headers, **idem()},
+    )
