@@ -7,13 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
 from app.divisions.router import router as divisions_router
 from app.errors import install_handlers
 from app.health import router as health_router
+from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
+from app.notifications.router import router as notifications_router
+from app.notifications.worker import start_embedded_worker
 from app.reports.router import router as reports_router
+from app.stats.router import router as stats_router
 
 API_PREFIX = "/api/v1"
 
@@ -30,8 +35,13 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    get_settings()  # fail fast on invalid settings
-    yield
+    settings = get_settings()  # fail fast on invalid settings
+    stop_worker = start_embedded_worker() if settings.embedded_worker else None
+    try:
+        yield
+    finally:
+        if stop_worker is not None:
+            stop_worker()
 
 
 def create_app() -> FastAPI:
@@ -45,6 +55,14 @@ def create_app() -> FastAPI:
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(health_router)
-    for router in (divisions_router, auth_router, reports_router):
+    for router in (
+        divisions_router,
+        auth_router,
+        reports_router,
+        notifications_router,
+        investigations_router,
+        audit_router,
+        stats_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     return app
