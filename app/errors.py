@@ -226,6 +226,8 @@ def install_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 404:
             problem = NotFound("No such resource")
+        elif exc.status_code == 413:
+            problem = PayloadTooLarge("The request body must be at most 1 MiB")
         elif exc.status_code == 405:
             problem = MethodNotAllowed("This method is not allowed on this resource")
             headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))

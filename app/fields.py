@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -110,6 +110,12 @@ def _rfc3339(value: Any) -> Any:
         raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-20T08:30:00+07:00")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=VIETNAM_TZ)
+    try:
+        # Stored in UTC and judged in Vietnam time: both must exist (year 1..9999).
+        parsed.astimezone(UTC)
+        parsed.astimezone(VIETNAM_TZ)
+    except OverflowError:
+        raise ValueError("is outside the supported range of dates") from None
     return parsed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, problem_response
@@ -9,8 +10,14 @@ from app.errors import PayloadTooLarge, problem_response
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the app reads a body without Content-Length (chunked) past the limit.
+
+    An HTTPException, because FastAPI turns any other error raised while it reads the body
+    into a 400; the error handlers render this one as the 413 problem."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
 
 
 class BodySizeLimit:

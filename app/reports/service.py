@@ -98,6 +98,10 @@ def check_report(
         errors.append(
             FieldError(pointer="/district_code", detail="unknown district code (see /divisions)")
         )
+    if data.category is Category.labour_accident and not victims:
+        errors.append(
+            FieldError(pointer="/victims", detail="a labour accident needs at least one victim")
+        )
     accident_year = clock.vietnam_time(data.occurred_at).year
     for index, victim in enumerate(victims):
         if victim["birth_year"] > accident_year:
