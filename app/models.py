@@ -5,7 +5,7 @@ from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
-from app.reports.models import IdempotencyRecord, Report, ReportSequence
+from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
 __all__ = [
     "ApiKey",
@@ -19,4 +19,5 @@ __all__ = [
     "Organisation",
     "Report",
     "ReportSequence",
+    "ReportVersion",
 ]

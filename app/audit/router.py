@@ -1,5 +1,48 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.audit import service
+from app.audit.schemas import AuditEventRead
+from app.auth.deps import SessionDep, require
+from app.auth.models import OrganisationKind as K
+from app.auth.principal import Principal
+from app.pagination import PageOut, PageParams, page_params
+from app.responses import problems
 
 router = APIRouter(tags=["audit"])
+
+Auditor = Annotated[Principal, Depends(require(K.inspectorate, K.admin))]
+
+
+@router.get(
+    "/audit-events",
+    response_model=PageOut[AuditEventRead],
+    responses=problems(401, 403, 422),
+    summary="The append-only audit trail (inspectorate and admin)",
+    description="Oldest first. Filter by `object_type` and/or `object_id` (e.g. "
+    "`object_type=investigation&object_id=<id>`) and by `action`. Audit events are written "
+    "by the service in the same transaction as the change they record; no endpoint updates "
+    "or deletes them.",
+)
+def list_audit_events(
+    principal: Auditor,
+    session: SessionDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    object_type: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageOut[AuditEventRead]:
+    items, next_cursor = service.list_events(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        params=params,
+    )
+    return PageOut[AuditEventRead](
+        items=[AuditEventRead.model_validate(e, from_attributes=True) for e in items],
+        next_cursor=next_cursor,
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.auth.principal import Principal
+from app.pagination import PageParams, paginate
 
 
 def record(
@@ -33,3 +35,24 @@ def record(
     )
     session.add(event)
     return event
+
+
+def list_events(
+    session: Session,
+    *,
+    object_type: str | None,
+    object_id: str | None,
+    action: str | None,
+    params: PageParams,
+) -> tuple[list[AuditEvent], str | None]:
+    """Oldest first (by id: the order of recording)."""
+    stmt = select(AuditEvent)
+    if object_type is not None:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    return paginate(
+        session, stmt, order=[(AuditEvent.id, int)], params=params, key=lambda e: (e.id,)
+    )

@@ -7,6 +7,8 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from app import clock
+from app.audit.service import record
 from app.investigations.deadlines import due_at
 from app.investigations.models import Investigation, InvestigationStatus
 from app.reports.models import Report
@@ -35,4 +37,17 @@ def open_investigation(session: Session, *, report: Report) -> Investigation:
     )
     session.add(investigation)
     report.investigation = investigation
+    # Opened by the service itself (no actor): the filing is audited as report.filed.
+    record(
+        session,
+        actor=None,
+        action="investigation.opened",
+        object_type="investigation",
+        object_id=investigation.id,
+        changes={
+            "report_id": str(report.id),
+            "severity": report.severity.value,
+            "due_at": clock.vietnam_time(investigation.due_at).isoformat(),
+        },
+    )
     return investigation

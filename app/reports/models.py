@@ -5,7 +5,17 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Organisation
@@ -104,3 +114,30 @@ class IdempotencyRecord(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReportVersion(Base):
+    """One numbered version of a report: 1 as filed, then one per amendment, with who filed it,
+    when, what changed and the whole report as it stood (app/reports/amendments.py).
+
+    Version 1 is written when the first amendment arrives (until then the report itself is
+    version 1). Rows are never updated or deleted: together they are the report's history.
+    """
+
+    __tablename__ = "report_versions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    note: Mapped[str | None] = mapped_column(Text)
+    #: ``[{"field": "/victims/0/outcome", "from": ..., "to": ...}]``; empty for version 1.
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    #: The report as GET returned it at this version: sensitive personal data, report scope.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (UniqueConstraint("report_id", "version"),)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import SessionDep, require
@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.errors import BadRequest, FieldError
 from app.fields import InputTimestamp
 from app.pagination import PageOut, PageParams, page_params
-from app.reports import service
+from app.reports import amendments, service
 from app.reports.models import Category, Severity
 from app.reports.schemas import ReportCreate, ReportRead
 from app.responses import problems
@@ -40,7 +40,7 @@ def idempotency_key(
             "The Idempotency-Key header is required",
             errors=[FieldError(header="Idempotency-Key", detail="This header is required")],
         )
-    if not 1 <= len(key) <= 255 or not all(0x20 < ord(ch) < 0x7F for ch in key):
+    if not 1 <= len(key) <= 255 or not all(0x20 <= ord(ch) < 0x7F for ch in key):
         raise BadRequest(
             "The Idempotency-Key header must be 1-255 printable characters",
             errors=[FieldError(header="Idempotency-Key", detail="1-255 printable characters")],
@@ -106,3 +106,74 @@ def list_reports(
 )
 def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> ReportRead:
     return service.to_read(service.get_report(session, principal=principal, report_id=report_id))
+
+
+# Follow-up reports (amendments) and versions: app/reports/amendments.py.
+
+
+@router.post(
+    "/reports/{report_id}/amendments",
+    status_code=201,
+    response_model=amendments.ReportVersionRead,
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+    summary="Amend a report (follow-up report) as the organisation that filed it",
+    description="Changes to the text fields, the reporter and the victims (the whole list, "
+    "same order: correct in place, append new ones; none removed). Validated like a new "
+    "report (422, pointers into this body). Returns the new version, with "
+    "`Location: /api/v1/reports/{id}/versions/{n}`. `received_at` never changes. When the "
+    "severity changes, the investigation's `due_at` is recomputed from the original "
+    "`received_at`, and a `report.amended` notification goes to the report's recipients.\n\n"
+    "Only the filing organisation may amend: another organisation that can read the report "
+    "gets 403, one that cannot gets 404. `Idempotency-Key` is required, with the same "
+    "semantics as for POST /reports.",
+)
+def amend_report(
+    report_id: uuid.UUID,
+    principal: Reporter,
+    key: Annotated[str, Depends(idempotency_key)],
+    body: amendments.AmendmentCreate,
+    session: SessionDep,
+) -> JSONResponse:
+    result = amendments.amend_report(
+        session, principal=principal, report_id=report_id, data=body, idempotency_key=key
+    )
+    headers = {"Location": result.location}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(result.body, status_code=result.status, headers=headers)
+
+
+@router.get(
+    "/reports/{report_id}/versions",
+    response_model=PageOut[amendments.ReportVersionRead],
+    responses=problems(401, 403, 404, 422),
+    summary="The numbered versions of a report, oldest first (1 as filed)",
+)
+def list_report_versions(
+    report_id: uuid.UUID,
+    principal: Reader,
+    session: SessionDep,
+    params: Annotated[PageParams, Depends(page_params)],
+) -> PageOut[amendments.ReportVersionRead]:
+    items, next_cursor = amendments.list_versions(
+        session, principal=principal, report_id=report_id, params=params
+    )
+    return PageOut[amendments.ReportVersionRead](
+        items=[amendments.version_read(v) for v in items], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/reports/{report_id}/versions/{version}",
+    response_model=amendments.ReportVersionRead,
+    responses=problems(401, 403, 404, 422),
+)
+def get_report_version(
+    report_id: uuid.UUID,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+    principal: Reader,
+    session: SessionDep,
+) -> amendments.ReportVersionRead:
+    return amendments.version_read(
+        amendments.get_version(session, principal=principal, report_id=report_id, version=version)
+    )

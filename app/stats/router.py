@@ -1,5 +1,85 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from app import clock
+from app.auth.deps import SessionDep, require
+from app.auth.models import OrganisationKind as K
+from app.auth.principal import Principal
+from app.responses import problems
+from app.stats import csv_export, service
+from app.stats.schemas import StatsRead
 
 router = APIRouter(tags=["statistics"])
+
+StatsReader = Annotated[Principal, Depends(require(K.inspectorate, K.police, K.district_committee))]
+CSV_MEDIA_TYPE = "text/csv"
+
+
+def wants_csv(format: str | None, accept: str | None) -> bool:
+    """``?format=`` wins; else the Accept header's preference between JSON and CSV."""
+    if format is not None:
+        return format == "csv"
+    if not accept:
+        return False
+    quality: dict[str, float] = {}
+    for part in accept.split(","):
+        media_type, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media_type.lower()] = max(q, quality.get(media_type.lower(), 0.0))
+    csv_q = quality.get(CSV_MEDIA_TYPE, 0.0)
+    json_q = max(
+        quality.get("application/json", 0.0),
+        quality.get("application/*", 0.0),
+        quality.get("*/*", 0.0),
+    )
+    # A client that names text/csv gets it unless it prefers JSON outright.
+    return csv_q > 0 and csv_q >= json_q
+
+
+@router.get(
+    "/stats",
+    response_model=StatsRead,
+    responses={
+        200: {
+            "description": "The figures as JSON, or as CSV with `?format=csv` or "
+            "`Accept: text/csv` (UTF-8 with BOM, one row per district and a total row)",
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        },
+        **problems(401, 403, 422),
+    },
+    summary="Yearly figures per district (inspectorate: province; police, district "
+    "committee: their district)",
+    description="A report counts for the year in which its accident **occurred** "
+    "(`occurred_at` in Vietnam time). Investigation figures (open, overdue, concluded) "
+    "are as of the moment of the request. `year` defaults to the current year.",
+)
+def get_stats(
+    principal: StatsReader,
+    session: SessionDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    stats = service.yearly_stats(
+        session,
+        principal=principal,
+        year=year if year is not None else clock.vietnam_time(clock.now()).year,
+    )
+    if wants_csv(format, accept):
+        return Response(
+            csv_export.render_csv(stats),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{csv_export.filename(stats)}"'},
+        )
+    return JSONResponse(stats.model_dump(mode="json"))

@@ -1,0 +1,431 @@
+"""Follow-up reports (amendments) and the numbered versions of a report.
+
+Severity can rise after a report is filed: a seriously injured worker may die later, which
+makes the accident fatal (Decree 39/2016, Art. 9), and facts arrive later. The submitting
+organisation files an amendment; it is validated like a report. Every amendment is kept as a
+numbered version with who and when; the report shows the current state. ``received_at`` never
+changes: it is the legal time of declaration (Law 84/2015, Art. 34; Decree 283/2026 fines
+late declarations). When severity changes, the investigation's base period and ``due_at`` are
+recomputed from that original ``received_at`` (Law 84/2015, Art. 35), and a ``report.amended``
+event goes to the same recipients as the report, through the same outbox.
+
+Decisions (also in the OpenAPI descriptions):
+- Only the submitting organisation amends. Another organisation that may read the report (a
+  district committee, for an enterprise's report in its district) gets 403; one that may not
+  read it gets 404, exactly as if it did not exist. Police, inspectorate and admin: 403.
+- What may change: the text fields (``commune``, ``address``, ``summary``, ``initial_cause``,
+  ``measures_taken``, ``employer_name``), ``reporter`` and ``victims``. ``victims`` is the whole
+  new list: victims are matched by position, so existing victims are corrected in place and
+  new ones appended; none may be removed (a declaration is not withdrawn piece by piece).
+  ``category``, ``occurred_at`` and ``district_code`` do not change (they decide routing,
+  scope and lateness): a wrong one needs the inspectorate.
+- An amendment that changes nothing is 422.
+- ``Idempotency-Key`` is required, as for POST /reports, with the same semantics (keys are
+  per organisation and shared with POST /reports).
+- The audit event names the changed fields but copies no personal data (admins read the
+  audit trail); the values are in the versions, which only the report's readers see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.models import AuditEvent
+from app.audit.service import record
+from app.auth.principal import Principal
+from app.auth.schemas import OrganisationRef
+from app.errors import (
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationProblem,
+    field_errors_from_pydantic,
+)
+from app.fields import Address, LongText, Name, ShortText, Timestamp
+from app.investigations.service import follow_report_severity
+from app.notifications import outbox
+from app.notifications.routing import routes_for
+from app.pagination import PageParams, paginate
+from app.reports import idempotency
+from app.reports.models import Report, ReportVersion
+from app.reports.schemas import MAX_VICTIMS, ReportCreate, ReporterIn, ReportRead, VictimIn
+from app.reports.scope import readable_reports
+from app.reports.service import check_report, count_outcomes, to_read, victims_as_stored
+
+#: Fields an amendment may carry (besides ``note``).
+AMENDABLE = (
+    "commune",
+    "address",
+    "summary",
+    "initial_cause",
+    "measures_taken",
+    "employer_name",
+    "reporter",
+    "victims",
+)
+#: Bookkeeping of the report document, not facts of the accident.
+NOT_CHANGES = frozenset({"/version", "/updated_at"})
+
+
+class AmendmentCreate(BaseModel):
+    """Only the fields given change; ``null`` clears an optional text field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText | None = Field(
+        default=None, description="Why the report is amended (e.g. the victim died in hospital)"
+    )
+    commune: ShortText | None = None
+    address: Address | SkipJsonSchema[None] = None
+    summary: LongText | SkipJsonSchema[None] = None
+    initial_cause: LongText | None = None
+    measures_taken: LongText | None = None
+    employer_name: Name | None = None
+    reporter: ReporterIn | SkipJsonSchema[None] = None
+    victims: Annotated[list[VictimIn], Field(max_length=MAX_VICTIMS)] | SkipJsonSchema[None] = (
+        Field(
+            default=None,
+            description="The whole list of victims as it now stands, in the same order: existing "
+            "victims corrected in place (e.g. `outcome` from `seriously_injured` to `dead`), new "
+            "ones appended. None may be removed.",
+        )
+    )
+
+    @field_validator("address", "summary", "reporter", "victims")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str = Field(description="JSON Pointer into the report, e.g. /victims/0/outcome")
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class ReportVersionRead(BaseModel):
+    version: int = Field(description="1 as filed; each amendment adds one")
+    created_at: Timestamp = Field(description="For version 1, the report's received_at")
+    created_by: OrganisationRef
+    api_key_id: uuid.UUID | None
+    note: str | None
+    changes: list[ChangeOut] = Field(description="What this version changed (empty for 1)")
+    report: ReportRead = Field(description="The report as it stood at this version")
+
+
+def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    """The changed leaves between two report documents, as JSON Pointers."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[dict[str, Any]] = []
+        for key in before.keys() | after.keys():
+            changes += diff(before.get(key), after.get(key), f"{path}/{key}")
+        return sorted(changes, key=lambda c: _pointer_order(c["field"]))
+    if isinstance(before, list) and isinstance(after, list):
+        changes = []
+        for index in range(max(len(before), len(after))):
+            old = before[index] if index < len(before) else None
+            new = after[index] if index < len(after) else None
+            changes += diff(old, new, f"{path}/{index}")
+        return changes
+    if before == after or path in NOT_CHANGES:
+        return []
+    return [{"field": path, "from": before, "to": after}]
+
+
+def _pointer_order(pointer: str) -> list[tuple[int, int | str]]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in pointer.split("/")]
+
+
+def _load_report(
+    session: Session, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
+) -> Report:
+    stmt = select(Report).where(Report.id == report_id, readable_reports(principal))
+    if for_update:
+        stmt = stmt.with_for_update(of=Report).execution_options(populate_existing=True)
+    report = session.scalar(stmt)
+    if report is None:
+        raise NotFound("No such report")
+    return report
+
+
+def _own_report(
+    session: Session, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
+) -> Report:
+    report = _load_report(session, principal=principal, report_id=report_id, for_update=for_update)
+    if report.submitted_by_id != principal.organisation_id:
+        raise Forbidden("Only the organisation that filed the report may amend it")
+    return report
+
+
+@dataclass(frozen=True)
+class _Plan:
+    fields: dict[str, Any]
+    victims: list[dict[str, Any]]
+    after: dict[str, Any]
+    changes: list[dict[str, Any]]
+
+
+def _plan(report: Report, *, principal: Principal, data: AmendmentCreate) -> _Plan:
+    """Validate the report as it would stand after the amendment (like a new report)."""
+    given = data.model_dump(mode="json", exclude_unset=True)
+    given.pop("note", None)
+    before = to_read(report).model_dump(mode="json")
+    if data.victims is not None and len(data.victims) < len(report.victims):
+        raise ValidationProblem(
+            [
+                FieldError(
+                    pointer="/victims",
+                    detail=f"victims cannot be removed: give all {len(report.victims)} "
+                    "victims (corrected) and append new ones",
+                )
+            ]
+        )
+    merged = {key: before[key] for key in ReportCreate.model_fields}
+    merged.update(given)
+    try:
+        candidate = ReportCreate.model_validate(merged)
+    except ValidationError as exc:  # the stored part no longer passes today's rules
+        raise ValidationProblem(
+            field_errors_from_pydantic([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+        ) from None
+    victims = (
+        victims_as_stored(data.victims, kind=principal.kind)
+        if data.victims is not None
+        else report.victims
+    )
+    check_report(candidate, principal=principal, now=clock.now(), victims=victims)
+    counts = count_outcomes(victims)
+    fields = {key: getattr(candidate, key) for key in AMENDABLE if key in given}
+    if "reporter" in fields:
+        fields["reporter"] = candidate.reporter.model_dump(mode="json")
+    fields.pop("victims", None)
+    after = {
+        **before,
+        **fields,
+        "victims": victims,
+        "severity": counts.severity.value,
+        "dead_count": counts.dead,
+        "seriously_injured_count": counts.seriously_injured,
+        "minor_injury_count": counts.minor_injury,
+    }
+    # Compare as JSON documents (the reporter and victims are stored as JSON already).
+    after = ReportRead.model_validate(after).model_dump(mode="json")
+    changes = diff(before, after)
+    if not changes:
+        raise ValidationProblem(
+            [FieldError(pointer="", detail="the amendment changes nothing in the report")]
+        )
+    return _Plan(fields=fields, victims=victims, after=after, changes=changes)
+
+
+def _filing_key(session: Session, report: Report) -> uuid.UUID | None:
+    """The API key the report was filed with, from the audit trail (for version 1)."""
+    return session.scalar(
+        select(AuditEvent.actor_api_key_id)
+        .where(
+            AuditEvent.object_type == "report",
+            AuditEvent.object_id == str(report.id),
+            AuditEvent.action == "report.filed",
+        )
+        .limit(1)
+    )
+
+
+def _apply(
+    session: Session, *, principal: Principal, report: Report, plan: _Plan, note: str | None
+) -> ReportVersion:
+    now = clock.now()
+    if report.version == 1:
+        session.add(
+            ReportVersion(
+                id=uuid.uuid4(),
+                report_id=report.id,
+                version=1,
+                created_at=report.received_at,
+                organisation_id=report.submitted_by_id,
+                api_key_id=_filing_key(session, report),
+                note=None,
+                changes=[],
+                snapshot=to_read(report).model_dump(mode="json"),
+            )
+        )
+    old_severity = report.severity
+    counts = count_outcomes(plan.victims)
+    for key, value in plan.fields.items():
+        setattr(report, key, value)
+    report.victims = plan.victims
+    report.severity = counts.severity
+    report.dead_count = counts.dead
+    report.seriously_injured_count = counts.seriously_injured
+    report.minor_injury_count = counts.minor_injury
+    report.version += 1
+    report.updated_at = now
+    # received_at is deliberately untouched: the legal time of declaration.
+    if report.severity != old_severity:
+        follow_report_severity(
+            session, principal=principal, report_id=report.id, severity=report.severity
+        )
+    session.flush()
+    current = to_read(report).model_dump(mode="json")
+    version = ReportVersion(
+        id=uuid.uuid4(),
+        report_id=report.id,
+        version=report.version,
+        created_at=now,
+        organisation_id=principal.organisation_id,
+        api_key_id=principal.api_key_id,
+        note=note,
+        changes=plan.changes,
+        snapshot=current,
+    )
+    session.add(version)
+    outbox.enqueue(
+        session,
+        report_id=report.id,
+        event_type="report.amended",
+        payload={**current, "amendment": {"version": report.version, "changes": plan.changes}},
+        routes=routes_for(session, district_code=report.district_code),
+    )
+    audit_changes: dict[str, Any] = {
+        "version": report.version,
+        "fields": [c["field"] for c in plan.changes],
+    }
+    if report.severity != old_severity:
+        audit_changes["severity"] = {"from": old_severity.value, "to": report.severity.value}
+    record(
+        session,
+        actor=principal,
+        action="report.amended",
+        object_type="report",
+        object_id=report.id,
+        changes=audit_changes,
+    )
+    session.flush()
+    return version
+
+
+def version_read(version: ReportVersion) -> ReportVersionRead:
+    return ReportVersionRead.model_validate(
+        {
+            "version": version.version,
+            "created_at": version.created_at,
+            "created_by": OrganisationRef(
+                id=version.organisation.id,
+                name=version.organisation.name,
+                kind=version.organisation.kind,
+            ),
+            "api_key_id": version.api_key_id,
+            "note": version.note,
+            "changes": version.changes,
+            "report": version.snapshot,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class AmendmentResult:
+    status: int
+    body: dict[str, Any]
+    location: str
+    replayed: bool
+
+
+def amend_report(
+    session: Session,
+    *,
+    principal: Principal,
+    report_id: uuid.UUID,
+    data: AmendmentCreate,
+    idempotency_key: str,
+) -> AmendmentResult:
+    """Validate and store an amendment, exactly once per Idempotency-Key."""
+    _own_report(session, principal=principal, report_id=report_id)
+    digest = idempotency.request_hash(
+        {
+            "amendment_of": str(report_id),
+            "body": data.model_dump(mode="json", exclude_unset=True),
+        }
+    )
+    stored = idempotency.claim(
+        session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
+    )
+    if stored is not None:
+        return AmendmentResult(stored.status, stored.body, stored.location or "", replayed=True)
+    try:
+        # Locked: amendments of one report are numbered one after the other.
+        report = _own_report(session, principal=principal, report_id=report_id, for_update=True)
+        plan = _plan(report, principal=principal, data=data)
+        version = _apply(session, principal=principal, report=report, plan=plan, note=data.note)
+        body = version_read(version).model_dump(mode="json", by_alias=True)
+        location = f"/api/v1/reports/{report.id}/versions/{version.version}"
+        idempotency.complete(
+            session,
+            organisation_id=principal.organisation_id,
+            key=idempotency_key,
+            response=idempotency.StoredResponse(status=201, body=body, location=location),
+        )
+        session.commit()
+    except BaseException:
+        idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
+        raise
+    return AmendmentResult(201, body, location, replayed=False)
+
+
+def _unamended(session: Session, report: Report) -> ReportVersion:
+    """Version 1 of a report never amended: the report itself (not stored separately)."""
+    return ReportVersion(
+        id=uuid.uuid4(),
+        report_id=report.id,
+        version=1,
+        created_at=report.received_at,
+        organisation_id=report.submitted_by_id,
+        organisation=report.submitted_by,
+        api_key_id=_filing_key(session, report),
+        note=None,
+        changes=[],
+        snapshot=to_read(report).model_dump(mode="json"),
+    )
+
+
+def list_versions(
+    session: Session, *, principal: Principal, report_id: uuid.UUID, params: PageParams
+) -> tuple[list[ReportVersion], str | None]:
+    """Oldest first; anyone who may read the report may read its versions."""
+    report = _load_report(session, principal=principal, report_id=report_id)
+    if report.version == 1:
+        return ([_unamended(session, report)] if params.cursor is None else []), None
+    return paginate(
+        session,
+        select(ReportVersion).where(ReportVersion.report_id == report.id),
+        order=[(ReportVersion.version, int)],
+        params=params,
+        key=lambda v: (v.version,),
+    )
+
+
+def get_version(
+    session: Session, *, principal: Principal, report_id: uuid.UUID, version: int
+) -> ReportVersion:
+    report = _load_report(session, principal=principal, report_id=report_id)
+    if report.version == 1 and version == 1:
+        return _unamended(session, report)
+    found = session.scalar(
+        select(ReportVersion).where(
+            ReportVersion.report_id == report.id, ReportVersion.version == version
+        )
+    )
+    if found is None:
+        raise NotFound("No such version of this report")
+    return found

@@ -1,0 +1,125 @@
+"""Yearly figures for the province's plan report (DOMAIN.md, Statistics the province needs).
+
+Which year a report belongs to: the year its accident **occurred** (``occurred_at`` in Vietnam
+time), not the year it was received: the province measures accident frequency (plan target:
+fatal accidents 4% fewer every year), and an accident on 31 December reported on 2 January
+belongs to the year it happened. Investigation figures are as of the moment of the request.
+
+Everything is aggregated in one SQL query grouped by district.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.auth.models import OrganisationKind
+from app.auth.principal import Principal
+from app.divisions.service import division_name, divisions
+from app.investigations.models import Investigation
+from app.investigations.service import ACTIVE, FINISHED, statuses_in
+from app.reports.models import Category, Report, Severity
+from app.reports.scope import readable_reports
+from app.stats.schemas import DistrictFigures, Figures, StatsRead
+
+BASIS = "occurred_at (Vietnam time)"
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """[1 January, next 1 January) of ``year`` in Vietnam time."""
+    start = datetime(year, 1, 1, tzinfo=clock.VIETNAM_TZ)
+    end = datetime(year + 1, 1, 1, tzinfo=clock.VIETNAM_TZ)
+    return start, end
+
+
+def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select[*tuple[Any, ...]]:
+    """One row per district (also timed bare by bench/queries.py)."""
+    start, end = year_bounds(year)
+    fatal = Report.severity == Severity.fatal
+    active = statuses_in(ACTIVE)
+    finished = statuses_in(FINISHED)
+    return (
+        select(
+            Report.district_code,
+            func.count().label("reports"),
+            func.count().filter(fatal).label("fatal_accidents"),
+            func.coalesce(func.sum(Report.dead_count), 0).label("deaths"),
+            func.coalesce(func.sum(Report.seriously_injured_count), 0).label("seriously_injured"),
+            func.count()
+            .filter(Report.category == Category.technical_incident)
+            .label("technical_incidents"),
+            func.count().filter(active).label("investigations_open"),
+            func.count()
+            .filter(and_(active, Investigation.due_at < now))
+            .label("investigations_overdue"),
+            func.count().filter(finished).label("investigations_concluded"),
+            func.count().filter(and_(fatal, finished)).label("fatal_accidents_concluded"),
+        )
+        .select_from(Report)
+        .outerjoin(Investigation, Investigation.report_id == Report.id)
+        .where(Report.occurred_at >= start, Report.occurred_at < end, readable_reports(principal))
+        .group_by(Report.district_code)
+    )
+
+
+@dataclass
+class _Counts:
+    reports: int = 0
+    fatal_accidents: int = 0
+    deaths: int = 0
+    seriously_injured: int = 0
+    technical_incidents: int = 0
+    investigations_open: int = 0
+    investigations_overdue: int = 0
+    investigations_concluded: int = 0
+    fatal_accidents_concluded: int = 0
+
+    def add(self, other: _Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def figures(self) -> dict[str, int | float | None]:
+        share = (
+            round(self.fatal_accidents_concluded / self.fatal_accidents, 4)
+            if self.fatal_accidents
+            else None
+        )
+        return {**self.__dict__, "fatal_concluded_share": share}
+
+
+def yearly_stats(session: Session, *, principal: Principal, year: int) -> StatsRead:
+    now = clock.now()
+    by_district: dict[str, _Counts] = {}
+    for row in session.execute(stats_statement(principal=principal, year=year, now=now)):
+        by_district[str(row[0])] = _Counts(*(int(v) for v in row[1:]))
+    if principal.kind is OrganisationKind.inspectorate:
+        scope = "province"
+        # Every district of the province, also those without reports (zeros, not gaps).
+        codes = [d.code for d in divisions()]
+        codes += sorted(set(by_district) - set(codes))
+    else:
+        scope = "district"
+        codes = [principal.district_code] if principal.district_code else []
+    total = _Counts()
+    districts = []
+    for code in codes:
+        counts = by_district.get(code, _Counts())
+        total.add(counts)
+        districts.append(
+            DistrictFigures(
+                district_code=code, district_name=division_name(code), **counts.figures()
+            )
+        )
+    return StatsRead(
+        year=year,
+        basis=BASIS,
+        scope=scope,
+        as_of=now,
+        districts=districts,
+        total=Figures(**total.figures()),
+    )
