@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -72,13 +72,13 @@ def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None:
                     raise _bad_cursor()
-                out.append(parsed)
+                out.append(parsed.astimezone(UTC))  # OverflowError at the calendar's edges
             elif kind is uuid.UUID:
                 out.append(uuid.UUID(value))
             else:
                 out.append(kind(value))
         return out
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise _bad_cursor() from exc
 
 

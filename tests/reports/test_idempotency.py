@@ -1,0 +1,224 @@
+"""Idempotency-Key on POST /api/v1/reports (contract, Reports)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app import clock
+from app.db import session_factory
+from app.reports import idempotency
+from app.reports.models import IdempotencyRecord, Report
+from app.reports.schemas import ReportCreate
+from tests.assertions import assert_problem, row_counts
+from tests.helpers import Org, report_body, victim
+
+
+def _post(client: TestClient, org: Org, key: str, body: dict[str, Any] | None = None) -> Any:
+    return client.post(
+        "/api/v1/reports",
+        json=body if body is not None else report_body(),
+        headers={**org.headers, "Idempotency-Key": key},
+    )
+
+
+def _report_count() -> int:
+    with session_factory()() as session:
+        return session.scalar(select(func.count()).select_from(Report)) or 0
+
+
+def _claim_in_flight(org: Org, key: str, body: dict[str, Any], *, age: timedelta) -> None:
+    """A claim as a request still being processed leaves it (or one whose process died)."""
+    digest = idempotency.request_hash(ReportCreate.model_validate(body).model_dump(mode="json"))
+    with session_factory()() as session:
+        session.add(
+            IdempotencyRecord(
+                organisation_id=uuid.UUID(org.id),
+                key=key,
+                request_hash=digest,
+                state=idempotency.IN_FLIGHT,
+                created_at=clock.now() - age,
+            )
+        )
+        session.commit()
+
+
+def test_replay_returns_the_stored_response(client: TestClient, enterprise: Org) -> None:
+    first = _post(client, enterprise, "k-1")
+    replay = _post(client, enterprise, "k-1")
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == first.headers["Location"]
+    assert "Idempotent-Replayed" not in first.headers
+
+
+def test_replay_creates_nothing(client: TestClient, enterprise: Org) -> None:
+    _post(client, enterprise, "k-1")
+    before = row_counts()
+    _post(client, enterprise, "k-1")
+    assert row_counts() == before
+
+
+def test_replay_is_kept_for_24_hours(
+    client: TestClient, enterprise: Org, frozen_clock: Any
+) -> None:
+    first = _post(client, enterprise, "k-1")
+    frozen_clock.advance(timedelta(hours=24, minutes=1))
+    replay = _post(client, enterprise, "k-1")
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert _report_count() == 1
+
+
+def test_same_key_with_a_different_body_is_422(client: TestClient, enterprise: Org) -> None:
+    _post(client, enterprise, "k-1")
+    other = report_body(summary="Một vụ khác")
+    response = _post(client, enterprise, "k-1", other)
+    assert_problem(response, 422, type_suffix="idempotency-key-reused")
+    assert _report_count() == 1
+
+
+def test_equivalent_body_after_normalisation_is_a_replay(
+    client: TestClient, enterprise: Org
+) -> None:
+    first = _post(client, enterprise, "k-1")
+    padded = report_body(summary="  " + report_body()["summary"] + "  ")
+    replay = _post(client, enterprise, "k-1", padded)
+    assert replay.status_code == 201
+    assert replay.json()["id"] == first.json()["id"]
+
+
+def test_request_while_the_first_is_in_flight_is_409(client: TestClient, enterprise: Org) -> None:
+    _claim_in_flight(enterprise, "k-1", report_body(), age=timedelta(seconds=1))
+    response = _post(client, enterprise, "k-1")
+    assert_problem(response, 409)
+    assert _report_count() == 0
+
+
+def test_different_body_while_the_first_is_in_flight_is_422(
+    client: TestClient, enterprise: Org
+) -> None:
+    _claim_in_flight(enterprise, "k-1", report_body(), age=timedelta(seconds=1))
+    response = _post(client, enterprise, "k-1", report_body(summary="Khác"))
+    assert_problem(response, 422, type_suffix="idempotency-key-reused")
+
+
+def test_claim_left_by_a_dead_request_is_taken_over(
+    client: TestClient, enterprise: Org, frozen_clock: Any
+) -> None:
+    _claim_in_flight(enterprise, "k-1", report_body(), age=timedelta(minutes=10))
+    response = _post(client, enterprise, "k-1")
+    assert response.status_code == 201, response.text
+    assert _report_count() == 1
+
+
+def test_missing_idempotency_key_is_400(client: TestClient, enterprise: Org) -> None:
+    response = client.post("/api/v1/reports", json=report_body(), headers=enterprise.headers)
+    assert_problem(response, 400)
+    assert _report_count() == 0
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "ключ", "a\tb"])
+def test_idempotency_key_that_is_not_1_to_255_printable_characters_is_400(
+    client: TestClient, enterprise: Org, key: str
+) -> None:
+    # Sent as UTF-8 bytes: outside printable ASCII whatever the encoding.
+    response = client.post(
+        "/api/v1/reports",
+        json=report_body(),
+        headers={**enterprise.headers, "Idempotency-Key": key.encode()},
+    )
+    assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    "key", ["k", "k" * 255, "order 2026/11/20 #1", "~!@$%^&*()_+={}[]|:;'<>?,."]
+)
+def test_idempotency_key_of_printable_characters_is_accepted(
+    client: TestClient, enterprise: Org, key: str
+) -> None:
+    assert _post(client, enterprise, key).status_code == 201
+
+
+def test_keys_are_per_organisation(client: TestClient, orgs: Any) -> None:
+    first = orgs.create("enterprise", tax_code="6000123456")
+    second = orgs.create("enterprise", tax_code="6000654321-001")
+    a = _post(client, first, "shared-key")
+    b = _post(client, second, "shared-key")
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] != b.json()["id"]
+    assert "Idempotent-Replayed" not in b.headers
+    assert _report_count() == 2
+
+
+def test_failed_validation_does_not_burn_the_key(client: TestClient, enterprise: Org) -> None:
+    rejected = _post(client, enterprise, "k-1", report_body(district_code="999"))
+    assert rejected.status_code == 422
+    accepted = _post(client, enterprise, "k-1")
+    assert accepted.status_code == 201, accepted.text
+    assert "Idempotent-Replayed" not in accepted.headers
+
+
+def test_not_notifiable_report_does_not_burn_the_key(client: TestClient, enterprise: Org) -> None:
+    minor = report_body(victims=[victim(outcome="minor_injury")])
+    assert _post(client, enterprise, "k-1", minor).status_code == 422
+    assert _post(client, enterprise, "k-1").status_code == 201
+
+
+def test_rejected_request_leaves_no_claim(client: TestClient, enterprise: Org) -> None:
+    _post(client, enterprise, "k-1", report_body(district_code="999"))
+    with session_factory()() as session:
+        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_identical_posts_racing_file_exactly_one_report(
+    live_server: str, enterprise: Org, attempt: int
+) -> None:
+    key = f"race-{attempt}"
+    racers = 6
+    start = threading.Barrier(racers)
+    responses: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def race() -> None:
+        with httpx.Client(base_url=live_server, timeout=60) as http:
+            start.wait()
+            response = http.post(
+                "/api/v1/reports",
+                json=report_body(),
+                headers={**enterprise.headers, "Idempotency-Key": key},
+            )
+            with lock:
+                responses.append(response)
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, [r.text for r in responses]
+    created = [r for r in responses if r.status_code == 201]
+    assert created
+    assert len({r.json()["id"] for r in created}) == 1
+    assert sum("Idempotent-Replayed" not in r.headers for r in created) == 1
+    assert _report_count() == 1
+    with httpx.Client(base_url=live_server) as http:
+        replay = http.post(
+            "/api/v1/reports",
+            json=report_body(),
+            headers={**enterprise.headers, "Idempotency-Key": key},
+        )
+    assert replay.status_code == 201
+    assert replay.json()["id"] == created[0].json()["id"]
