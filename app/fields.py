@@ -25,6 +25,9 @@ def _text(max_length: int, *, multiline: bool) -> Any:
         allowed = _LINE_BREAKS if multiline else frozenset()
         if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
             raise ValueError("must not contain control characters")
+        if any(unicodedata.category(ch) == "Cs" for ch in value):
+            # A lone surrogate (JSON "\ud800") cannot be stored or sent as UTF-8.
+            raise ValueError("must not contain unpaired surrogates")
         if not value:
             raise ValueError("must not be empty")
         if len(value) > max_length:

@@ -17,8 +17,8 @@ def _webhook_url(value: str) -> str:
         raise ValueError("must be an absolute http(s) URL")
     if len(value) > 2000:
         raise ValueError("must be at most 2000 characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError("must not contain spaces or control characters")
+    if any(ch.isspace() or ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("must not contain spaces, control characters or lone surrogates")
     return value
 
 
