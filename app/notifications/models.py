@@ -60,6 +60,8 @@ class Delivery(Base):
         Enum(DeliveryStatus, name="delivery_status", native_enum=False, length=16)
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``attempts`` when the retry schedule last started; a manual retry restarts the schedule.
+    schedule_start: Mapped[int] = mapped_column(Integer, default=0)
     #: When the worker may next try it (pending deliveries only).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The worker holding it and until when; an expired lease is free to claim again.

@@ -79,6 +79,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("schedule_start", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", TIMESTAMP, nullable=True),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
         sa.Column("lease_expires_at", TIMESTAMP, nullable=True),

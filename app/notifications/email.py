@@ -1,0 +1,291 @@
+"""Notification e-mails: a Vietnamese plain-text message, sent over SMTP or, when no SMTP host
+is configured, written as an ``.eml`` file into ``TNLD_MAIL_DIR`` (so the embedded default
+works with no mail server).
+
+The ``Message-ID`` is derived from the delivery id, so every retry of one delivery carries the
+same id and a receiving system can drop duplicates (delivery is at least once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import ssl
+import uuid
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from app.clock import vietnam_time
+from app.config import Settings
+from app.divisions.service import division_name
+from app.notifications.jobs import Job, Outcome, SendResult, short
+
+#: Per SMTP command; a whole conversation stays well inside the worker's lease.
+SMTP_TIMEOUT_SECONDS = 20.0
+
+SEVERITY = {
+    "fatal": "Chết người",
+    "serious": "Làm bị thương nặng từ 2 người lao động trở lên",
+    "minor": "Nhẹ",
+    "none": "Không có người bị nạn",
+}
+CATEGORY = {
+    "labour_accident": "Tai nạn lao động",
+    "technical_incident": "Sự cố kỹ thuật gây mất an toàn, vệ sinh lao động nghiêm trọng",
+}
+OUTCOME = {"dead": "Chết", "seriously_injured": "Bị thương nặng", "minor_injury": "Bị thương nhẹ"}
+FIELD = {
+    "category": "Loại",
+    "occurred_at": "Thời gian xảy ra",
+    "district_code": "Địa bàn",
+    "commune": "Xã/phường",
+    "address": "Địa chỉ",
+    "summary": "Tóm tắt diễn biến",
+    "initial_cause": "Nguyên nhân ban đầu",
+    "measures_taken": "Biện pháp đã thực hiện",
+    "employer_name": "Đơn vị sử dụng lao động",
+    "victims": "Danh sách người bị nạn",
+    "reporter": "Người báo cáo",
+    "full_name": "họ và tên",
+    "gender": "giới tính",
+    "birth_year": "năm sinh",
+    "occupation": "nghề nghiệp",
+    "national_id": "số CCCD",
+    "employment": "loại hợp đồng",
+    "outcome": "tình trạng",
+    "injury": "thương tích",
+    "position": "chức vụ",
+    "phone": "điện thoại",
+    "email": "thư điện tử",
+}
+
+
+def message_id(delivery_id: uuid.UUID, sender: str) -> str:
+    domain = sender.rpartition("@")[2].strip(" >") or "tnld.localhost"
+    return f"<{delivery_id}@{domain}>"
+
+
+def _time(value: str | None) -> str:
+    if not value:
+        return "(không rõ)"
+    moment = vietnam_time(datetime.fromisoformat(value))
+    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
+
+
+def _district(code: str) -> str:
+    return f"{division_name(code)} (mã {code})"
+
+
+def subject(job: Job) -> str:
+    report = job.payload
+    what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
+    if report["category"] == "labour_accident" and report["severity"] == "fatal":
+        what = "Tai nạn lao động chết người"
+    prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
+    return f"[{report['reference']}] {prefix}: {what} tại {division_name(report['district_code'])}"
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "(trống)"
+    if isinstance(value, dict) and "full_name" in value:
+        outcome = OUTCOME.get(str(value.get("outcome")), value.get("outcome"))
+        return f"{value['full_name']} ({outcome})" if outcome else str(value["full_name"])
+    if isinstance(value, str):
+        return OUTCOME.get(value, SEVERITY.get(value, CATEGORY.get(value, value)))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _field(pointer: str) -> str:
+    """``/victims/0/outcome`` → ``Người bị nạn số 1 – tình trạng``."""
+    parts = pointer.strip("/").split("/")
+    if len(parts) >= 2 and parts[0] == "victims" and parts[1].isdigit():
+        label = f"Người bị nạn số {int(parts[1]) + 1}"
+        return f"{label} – {FIELD.get(parts[2], parts[2])}" if len(parts) > 2 else label
+    labels = [FIELD.get(p, p) for p in parts]
+    return " – ".join(labels) if labels else pointer
+
+
+def _amendment(amendment: dict[str, Any]) -> list[str]:
+    lines = [
+        f"BÁO CÁO ĐÃ ĐƯỢC BỔ SUNG, CẬP NHẬT (phiên bản {amendment.get('version', '?')}).",
+        "Nội dung thay đổi:",
+    ]
+    for change in amendment.get("changes", []):
+        lines.append(
+            f"  - {_field(str(change.get('field', '')))}: "
+            f"{_value(change.get('from'))} → {_value(change.get('to'))}"
+        )
+    return [*lines, ""]
+
+
+def body(job: Job) -> str:
+    report = job.payload
+    reporter = report.get("reporter") or {}
+    lines: list[str] = []
+    if job.event_type == "report.amended" and isinstance(report.get("amendment"), dict):
+        lines += _amendment(report["amendment"])
+    else:
+        lines += [
+            "THÔNG BÁO TAI NẠN LAO ĐỘNG / SỰ CỐ KỸ THUẬT NGHIÊM TRỌNG",
+            "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
+            "",
+        ]
+    district = division_name(report["district_code"])
+    if job.police_unroutable:
+        # Art. 34 requires both the police and the inspectorate to be told; when the police of
+        # the district cannot be reached by the service, the inspectorate must know to do it.
+        lines += [
+            f"LƯU Ý: Không thể tự động thông báo cho Công an {district}"
+            " (chưa có cơ quan công an nào của địa bàn này đăng ký nhận thông báo).",
+            "Đề nghị liên hệ trực tiếp với Công an địa phương.",
+            "",
+        ]
+    lines += [
+        f"Mã báo cáo: {report['reference']}",
+        f"Loại: {CATEGORY.get(report['category'], report['category'])}",
+        f"Mức độ: {SEVERITY.get(report['severity'], report['severity'])}",
+        f"Thời gian xảy ra: {_time(report.get('occurred_at'))}",
+        f"Thời gian tiếp nhận: {_time(report.get('received_at'))}",
+        f"Địa bàn: {_district(report['district_code'])}",
+    ]
+    if report.get("commune"):
+        lines.append(f"Xã/phường: {report['commune']}")
+    lines.append(f"Địa chỉ: {report['address']}")
+    if report.get("employer_name"):
+        lines.append(f"Đơn vị sử dụng lao động: {report['employer_name']}")
+    lines += [
+        f"Số người chết: {report.get('dead_count', 0)}",
+        f"Số người bị thương nặng: {report.get('seriously_injured_count', 0)}",
+        f"Số người bị thương nhẹ: {report.get('minor_injury_count', 0)}",
+        "",
+        "Tóm tắt diễn biến:",
+        str(report["summary"]),
+        "",
+    ]
+    if report.get("initial_cause"):
+        lines += [f"Nguyên nhân ban đầu: {report['initial_cause']}"]
+    if report.get("measures_taken"):
+        lines += [f"Biện pháp đã thực hiện: {report['measures_taken']}"]
+    position = f" ({reporter['position']})" if reporter.get("position") else ""
+    lines += [
+        "",
+        f"Người báo cáo: {reporter.get('full_name', '')}{position}",
+        f"Điện thoại: {reporter.get('phone', '')}",
+    ]
+    if reporter.get("email"):
+        lines.append(f"Thư điện tử: {reporter['email']}")
+    if report.get("submitted_by"):
+        lines.append(f"Đơn vị gửi báo cáo: {report['submitted_by'].get('name', '')}")
+    if report.get("late"):
+        lines.append("Báo cáo được gửi muộn (sau hơn 24 giờ kể từ khi xảy ra).")
+    lines += [
+        "",
+        "Xác nhận đã nhận thông báo (API tnld):",
+        f"  POST /api/v1/notifications/{job.delivery_id}/acknowledge",
+        f"Xem báo cáo: GET /api/v1/reports/{report['id']}",
+        "",
+        "Thư này được gửi tự động bởi hệ thống tnld; vui lòng không trả lời thư này.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_message(job: Job, *, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject(job)
+    message["From"] = sender
+    message["To"] = ", ".join(job.emails)
+    # Stable across retries: the date the event happened, the id of this delivery.
+    message["Date"] = format_datetime(job.event_created_at)
+    message["Message-ID"] = message_id(job.delivery_id, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-TNLD-Reference"] = str(job.payload["reference"])
+    message.set_content(body(job), charset="utf-8")
+    return message
+
+
+def send_email(job: Job, *, settings: Settings) -> SendResult:
+    if not job.emails:
+        return SendResult(Outcome.failed, error="The organisation has no notify_emails any more")
+    message = build_message(job, sender=settings.smtp_from)
+    if settings.smtp_host is None:
+        return _write_eml(job.delivery_id, message, settings.mail_dir)
+    return _send_smtp(message, recipients=job.emails, settings=settings)
+
+
+def _write_eml(delivery_id: uuid.UUID, message: EmailMessage, folder: Path) -> SendResult:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{delivery_id}.eml"
+        partial = path.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, path)  # a reader never sees half a message
+    except OSError as exc:
+        return SendResult(Outcome.retry, error=short(f"could not write {folder}: {exc}"))
+    return SendResult(Outcome.delivered, response=f"written to {path}")
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return short(f"{code} {text}")
+
+
+def _send_smtp(message: EmailMessage, *, recipients: list[str], settings: Settings) -> SendResult:
+    host, port = settings.smtp_host or "", settings.effective_smtp_port
+    context = ssl.create_default_context()
+    client: smtplib.SMTP | None = None
+    try:
+        if settings.smtp_tls == "tls":
+            client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
+        else:
+            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
+        if settings.smtp_tls == "starttls":
+            client.starttls(context=context)
+        if settings.smtp_username:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            client.login(settings.smtp_username, password)
+        refused = client.send_message(message, from_addr=settings.smtp_from, to_addrs=recipients)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return _refused(exc.recipients, accepted=False)
+    except smtplib.SMTPDataError as exc:
+        # The message itself was answered: 5xx is a permanent refusal for every recipient.
+        outcome = Outcome.failed if exc.smtp_code >= 500 else Outcome.retry
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return SendResult(outcome, response=reply, error=f"message refused: {reply}")
+    except smtplib.SMTPResponseException as exc:
+        # Greeting, login or MAIL FROM refused: our configuration or the server's state, not the
+        # recipients. Retrying lets a fixed configuration deliver it without losing anything.
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return SendResult(Outcome.retry, response=reply, error=f"SMTP error: {reply}")
+    except (smtplib.SMTPException, OSError) as exc:
+        return SendResult(Outcome.retry, error=short(f"SMTP {host}:{port}: {exc!r}"))
+    finally:
+        if client is not None:
+            _close(client)
+    if refused:
+        return _refused(refused, accepted=True)
+    return SendResult(Outcome.delivered, response="250 accepted")
+
+
+def _refused(refused: dict[str, tuple[int, bytes]], *, accepted: bool) -> SendResult:
+    detail = short(
+        "; ".join(f"{addr}: {_reply(code, text)}" for addr, (code, text) in refused.items())
+    )
+    if any(code < 500 for code, _ in refused.values()):
+        # A temporary refusal: send again (the stable Message-ID lets the others drop the copy).
+        return SendResult(Outcome.retry, response=detail, error=f"recipient deferred: {detail}")
+    if accepted:
+        return SendResult(Outcome.delivered, response=f"250 accepted; refused: {detail}")
+    return SendResult(Outcome.failed, response=detail, error=f"every recipient refused: {detail}")
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

@@ -1,0 +1,164 @@
+"""Reading and acting on deliveries: a report's notifications, acknowledgement by the recipient,
+and the operators' view of what did not get through (with a manual retry).
+
+Decree 39/2016 Art. 11 gave the inspectorate two hours from a notification to name an
+investigator: who was told, when, and who acknowledged is part of the record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.audit.service import record
+from app.auth.principal import Principal
+from app.db import is_postgresql
+from app.errors import InvalidTransition, NotFound
+from app.notifications.models import Delivery, DeliveryStatus
+from app.notifications.outbox import WAKE_CHANNEL
+from app.notifications.schemas import DeliveryRead, RecipientRef, UndeliveredRead
+from app.pagination import PageParams, paginate
+from app.reports.models import Report
+from app.reports.scope import readable_reports
+
+UNDELIVERED = (DeliveryStatus.failed, DeliveryStatus.unroutable)
+
+
+def to_read(delivery: Delivery) -> DeliveryRead:
+    return DeliveryRead(
+        id=delivery.id,
+        recipient=RecipientRef(
+            id=delivery.recipient_id, name=delivery.recipient_name, kind=delivery.recipient_kind
+        ),
+        channel=delivery.channel,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        created_at=delivery.created_at,
+        delivered_at=delivery.delivered_at,
+        acknowledged_at=delivery.acknowledged_at,
+    )
+
+
+def to_undelivered(delivery: Delivery) -> UndeliveredRead:
+    return UndeliveredRead(
+        **to_read(delivery).model_dump(),
+        report_id=delivery.report_id,
+        reference=str(delivery.event.payload.get("reference", "")),
+        event_type=delivery.event.type,
+    )
+
+
+def list_for_report(
+    session: Session, *, principal: Principal, report_id: uuid.UUID
+) -> Sequence[Delivery]:
+    """Every delivery of a report the caller may read (else 404, as if it did not exist)."""
+    readable = session.scalar(
+        select(Report.id).where(Report.id == report_id, readable_reports(principal))
+    )
+    if readable is None:
+        raise NotFound("No such report")
+    return session.scalars(
+        select(Delivery)
+        .join(Report, Report.id == Delivery.report_id)
+        .where(Delivery.report_id == report_id, readable_reports(principal))
+        .order_by(
+            Delivery.created_at,
+            Delivery.recipient_kind.desc(),  # police first, then the inspectorate
+            Delivery.recipient_name,
+            Delivery.channel,
+        )
+    ).all()
+
+
+def acknowledge(session: Session, *, principal: Principal, delivery_id: uuid.UUID) -> Delivery:
+    """The recipient organisation confirms it has the notification. Only the recipient may;
+    for anyone else the delivery does not exist. A repeat keeps the first time."""
+    mine = (Delivery.id == delivery_id) & (Delivery.recipient_id == principal.organisation_id)
+    if session.scalar(select(Delivery.id).where(mine)) is None:
+        raise NotFound("No such notification")
+    now = clock.now()
+    first = session.execute(
+        update(Delivery)
+        .where(mine, Delivery.acknowledged_at.is_(None))
+        .values(acknowledged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if first.rowcount:  # type: ignore[attr-defined]
+        record(
+            session,
+            actor=principal,
+            action="delivery.acknowledged",
+            object_type="delivery",
+            object_id=delivery_id,
+            changes={"acknowledged_at": now.isoformat()},
+        )
+    session.commit()
+    return session.scalars(
+        select(Delivery).where(mine).execution_options(populate_existing=True)
+    ).one()
+
+
+def list_undelivered(
+    session: Session,
+    *,
+    statuses: Sequence[DeliveryStatus],
+    report_id: uuid.UUID | None,
+    params: PageParams,
+) -> tuple[list[Delivery], str | None]:
+    """Failed and unroutable deliveries across reports, newest first."""
+    stmt = select(Delivery).where(Delivery.status.in_(statuses or UNDELIVERED))
+    if report_id is not None:
+        stmt = stmt.where(Delivery.report_id == report_id)
+    return paginate(
+        session,
+        stmt,
+        order=[(Delivery.created_at, datetime), (Delivery.id, uuid.UUID)],
+        params=params,
+        descending=True,
+        key=lambda d: (d.created_at, d.id),
+    )
+
+
+def retry(session: Session, *, principal: Principal, delivery_id: uuid.UUID) -> Delivery:
+    """Send a failed delivery again, now, with a fresh retry schedule."""
+    delivery = session.scalar(select(Delivery).where(Delivery.id == delivery_id))
+    if delivery is None:
+        raise NotFound("No such notification")
+    if delivery.status is not DeliveryStatus.failed:
+        raise InvalidTransition(
+            f"Only a failed notification can be retried; this one is {delivery.status}"
+        )
+    now = clock.now()
+    changed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.failed)
+        .values(
+            status=DeliveryStatus.pending,
+            next_attempt_at=now,
+            schedule_start=Delivery.attempts,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        raise InvalidTransition("The notification is no longer failed")
+    record(
+        session,
+        actor=principal,
+        action="delivery.retried",
+        object_type="delivery",
+        object_id=delivery_id,
+        changes={"status": {"from": "failed", "to": "pending"}},
+    )
+    if is_postgresql(session):
+        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+    session.commit()
+    session.refresh(delivery)
+    return delivery

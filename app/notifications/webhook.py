@@ -1,0 +1,133 @@
+"""Webhooks, signed per Standard Webhooks v1 (https://www.standardwebhooks.com/).
+
+``webhook-id`` is the delivery id: the same on every retry (receivers drop duplicates by it),
+and the id a receiver acknowledges with ``POST /api/v1/notifications/{id}/acknowledge``.
+Redirects are not followed (a signed notification goes only where it was configured to go).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from app import clock
+from app.notifications.jobs import Job, Outcome, SendResult, short
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+#: A receiver may ask us to wait (Retry-After), but not for longer than this.
+MAX_RETRY_AFTER = timedelta(hours=24)
+USER_AGENT = "tnld-webhooks/1"
+
+
+def body(job: Job) -> bytes:
+    document = {
+        "type": job.event_type,
+        "timestamp": clock.vietnam_time(job.event_created_at).isoformat(),
+        "data": job.payload,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def secret_bytes(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+
+
+def sign(secret: str, *, msg_id: str, timestamp: int, payload: bytes) -> str:
+    """``v1,`` + base64(HMAC-SHA256(secret bytes, "{id}.{timestamp}.{body}"))."""
+    signed = f"{msg_id}.{timestamp}.".encode() + payload
+    digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def headers(job: Job, payload: bytes, *, now: float | None = None) -> dict[str, str]:
+    assert job.webhook_secret is not None
+    msg_id = str(job.delivery_id)
+    # The send time, not the event time: receivers reject old timestamps (replay protection).
+    timestamp = int(now if now is not None else time.time())
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(
+            job.webhook_secret, msg_id=msg_id, timestamp=timestamp, payload=payload
+        ),
+    }
+
+
+def new_client(*, timeout: float, connections: int) -> httpx.Client:
+    return httpx.Client(
+        follow_redirects=False,
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )
+
+
+def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
+    if not job.webhook_url or not job.webhook_secret:
+        return SendResult(Outcome.failed, error="The organisation has no webhook_url any more")
+    payload = body(job)
+    try:
+        request_headers = headers(job, payload)
+    except (binascii.Error, ValueError):
+        return SendResult(Outcome.failed, error="The organisation's webhook secret is invalid")
+    try:
+        with client.stream(
+            "POST", job.webhook_url, content=payload, headers=request_headers
+        ) as response:
+            status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            excerpt = _excerpt(response)
+    except httpx.TimeoutException as exc:
+        return SendResult(Outcome.retry, error=short(f"no answer in time ({type(exc).__name__})"))
+    except httpx.HTTPError as exc:
+        return SendResult(Outcome.retry, error=short(f"{type(exc).__name__}: {exc}"))
+    code = response.status_code
+    if 200 <= code < 300:
+        return SendResult(Outcome.delivered, response=status)
+    error = short(f"{status}: {excerpt}" if excerpt else status)
+    if code == 410:
+        # Gone: the receiver says this endpoint will never accept it (Standard Webhooks).
+        return SendResult(Outcome.failed, response=status, error=error)
+    return SendResult(
+        Outcome.retry,
+        response=status,
+        error=error,
+        retry_after=retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The start of the answer, for the attempt record; a huge body is not read."""
+    chunk = b""
+    for part in response.iter_bytes():
+        chunk += part
+        if len(chunk) >= 300:
+            break
+    return short(chunk[:300].decode("utf-8", "replace"))
+
+
+def retry_after(value: str | None) -> timedelta | None:
+    """``Retry-After`` as seconds or as an HTTP date (RFC 9110, 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    delay: timedelta | None
+    if value.isdigit():
+        delay = timedelta(seconds=int(value))
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        delay = when - clock.now()
+    return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
