@@ -232,7 +232,13 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         problem: Problem
         headers = dict(exc.headers or {})
-        if exc.status_code == 404:
+        if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+            # FastAPI's own 400 for a body json.loads could not read (not UTF-8, too deeply
+            # nested): malformed JSON, which is a 422 like any other (contract, General).
+            problem = ValidationProblem(
+                [FieldError(pointer="", detail="The body is not valid JSON (UTF-8)")]
+            )
+        elif exc.status_code == 404:
             problem = NotFound("No such resource")
         elif exc.status_code == 413:
             problem = PayloadTooLarge("The request body must be at most 1 MiB")
