@@ -25,6 +25,9 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 #: A receiver may ask us to wait (Retry-After), but not for longer than this.
 MAX_RETRY_AFTER = timedelta(hours=24)
 USER_AGENT = "tnld-webhooks/1"
+#: How much of an error answer is kept, and how long we read for it.
+EXCERPT_BYTES = 300
+EXCERPT_SECONDS = 2.0
 
 
 def body(job: Job) -> bytes:
@@ -84,7 +87,8 @@ def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
             "POST", job.webhook_url, content=payload, headers=request_headers
         ) as response:
             status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-            excerpt = _excerpt(response)
+            ok = 200 <= response.status_code < 300
+            excerpt = "" if ok else _excerpt(response, budget=EXCERPT_SECONDS)
     except httpx.TimeoutException as exc:
         return SendResult(Outcome.retry, error=short(f"no answer in time ({type(exc).__name__})"))
     except httpx.HTTPError as exc:
@@ -104,14 +108,19 @@ def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
     )
 
 
-def _excerpt(response: httpx.Response) -> str:
-    """The start of the answer, for the attempt record; a huge body is not read."""
+def _excerpt(response: httpx.Response, *, budget: float) -> str:
+    """The start of an error answer, for the attempt record. Neither a huge nor a slow body
+    holds the sender (its lease must not run out while it reads)."""
+    deadline = time.monotonic() + budget
     chunk = b""
-    for part in response.iter_bytes():
-        chunk += part
-        if len(chunk) >= 300:
-            break
-    return short(chunk[:300].decode("utf-8", "replace"))
+    try:
+        for part in response.iter_bytes():
+            chunk += part
+            if len(chunk) >= EXCERPT_BYTES or time.monotonic() > deadline:
+                break
+    except httpx.HTTPError:
+        pass  # the status is what counts; the body is only a hint
+    return short(chunk[:EXCERPT_BYTES].decode("utf-8", "replace"))
 
 
 def retry_after(value: str | None) -> timedelta | None:
