@@ -1,0 +1,153 @@
+"""GET /stats as CSV: UTF-8 with BOM for Excel, Vietnamese intact, formula cells neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.stats.csv_export import render_csv, safe_cell
+from app.stats.schemas import DistrictFigures, Figures, StatsRead
+from tests.helpers import Org
+from tests.investigations.support import API, file_report
+
+
+def rows(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+
+
+@pytest.fixture
+def one_report(client: TestClient, enterprise: Org, frozen_clock: Any) -> None:
+    file_report(client, enterprise)
+
+
+def test_format_csv_returns_csv_with_a_bom(
+    client: TestClient, inspectorate: Org, one_report: None
+) -> None:
+    response = client.get(f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert 'filename="tnld-stats-2026.csv"' in response.headers["content-disposition"]
+
+
+def test_accept_text_csv_returns_csv(
+    client: TestClient, inspectorate: Org, one_report: None
+) -> None:
+    response = client.get(
+        f"{API}/stats?year=2026", headers={**inspectorate.headers, "Accept": "text/csv"}
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_format_json_wins_over_accept(
+    client: TestClient, inspectorate: Org, one_report: None
+) -> None:
+    response = client.get(
+        f"{API}/stats?year=2026&format=json",
+        headers={**inspectorate.headers, "Accept": "text/csv"},
+    )
+    assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv_expected"),
+    [
+        ("application/json", False),
+        ("*/*", False),
+        ("text/csv;q=0.5, application/json", False),
+        ("application/json;q=0.1, text/csv", True),
+        ("text/csv, */*;q=0.8", True),
+    ],
+)
+def test_accept_preferences(
+    client: TestClient, inspectorate: Org, one_report: None, accept: str, csv_expected: bool
+) -> None:
+    response = client.get(
+        f"{API}/stats?year=2026", headers={**inspectorate.headers, "Accept": accept}
+    )
+    assert response.headers["content-type"].startswith("text/csv") is csv_expected
+
+
+def test_csv_has_the_same_figures_as_json(
+    client: TestClient, inspectorate: Org, one_report: None
+) -> None:
+    as_json = client.get(f"{API}/stats?year=2026", headers=inspectorate.headers).json()
+    table = rows(
+        client.get(f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers).content
+    )
+    header, *districts, total = table
+    assert header[:3] == ["Mã huyện", "Đơn vị hành chính", "Số báo cáo"]
+    assert len(districts) == 15
+    assert districts[0][:4] == ["643", "Thành phố Buôn Ma Thuột", "1", "1"]
+    assert districts[1][-1] == ""  # no fatal accidents: no share
+    assert total[1] == "Toàn tỉnh"
+    assert total[2] == str(as_json["total"]["reports"])
+
+
+def test_csv_lines_end_with_crlf(client: TestClient, inspectorate: Org, one_report: None) -> None:
+    content = client.get(
+        f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers
+    ).content.decode("utf-8-sig")
+    assert content.count("\r\n") == 17
+    assert "\n" not in content.replace("\r\n", "")
+
+
+def test_district_scope_csv_has_its_district_and_a_total(
+    client: TestClient, police: Org, one_report: None
+) -> None:
+    table = rows(client.get(f"{API}/stats?year=2026&format=csv", headers=police.headers).content)
+    assert [row[0] for row in table[1:]] == ["643", ""]
+    assert table[-1][1] == "Tổng"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("a=b", "a=b"),
+        ("Huyện Ea H'leo", "Huyện Ea H'leo"),
+        (12, "12"),
+        (None, ""),
+    ],
+)
+def test_cells_starting_like_a_formula_are_neutralised(value: Any, expected: str) -> None:
+    assert safe_cell(value) == expected
+
+
+def test_rendered_csv_neutralises_and_quotes_names() -> None:
+    zero = Figures(
+        reports=0,
+        fatal_accidents=0,
+        deaths=0,
+        seriously_injured=0,
+        technical_incidents=0,
+        investigations_open=0,
+        investigations_overdue=0,
+        investigations_concluded=0,
+        fatal_accidents_concluded=0,
+        fatal_concluded_share=None,
+    )
+    stats = StatsRead(
+        year=2026,
+        basis="occurred_at",
+        scope="province",
+        as_of=datetime(2026, 11, 20, tzinfo=UTC),
+        districts=[
+            DistrictFigures(
+                district_code="-9", district_name='=cmd|" /C calc"!A0, "Xã"', **zero.model_dump()
+            )
+        ],
+        total=zero,
+    )
+    table = rows(render_csv(stats))
+    assert table[1][0] == "'-9"
+    assert table[1][1] == '\'=cmd|" /C calc"!A0, "Xã"'

@@ -1,0 +1,202 @@
+"""GET /stats?year=: yearly figures per district against a hand-computed fixture."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import Org, OrgFactory, victim
+from tests.investigations.support import API, file_report, move, serious_victims
+
+ZERO = {
+    "reports": 0,
+    "fatal_accidents": 0,
+    "deaths": 0,
+    "seriously_injured": 0,
+    "technical_incidents": 0,
+    "investigations_open": 0,
+    "investigations_overdue": 0,
+    "investigations_concluded": 0,
+    "fatal_accidents_concluded": 0,
+    "fatal_concluded_share": None,
+}
+
+
+def dead(name: str) -> dict[str, Any]:
+    return victim(full_name=name, national_id=None, outcome="dead")
+
+
+@pytest.fixture
+def year_of_reports(
+    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    """All received 2026-11-20 10:00; the clock then moves to 2026-12-15 10:00.
+
+    643: A fatal (2 dead, 1 seriously injured), concluded; B serious (2), open, overdue;
+         C technical incident on 2026-01-01 00:30 Vietnam time, open, overdue.
+    650: D fatal (1 dead), in progress, due 12-20 (not overdue);
+         E fatal (1 dead) on 2025-12-31 23:30 Vietnam time: counts for 2025.
+    648: F serious (3), closed.
+    """
+    a = file_report(
+        client,
+        enterprise,
+        occurred_at="2026-03-01T08:00:00+07:00",
+        victims=[dead("A1"), dead("A2"), victim(national_id=None, outcome="seriously_injured")],
+    )
+    file_report(
+        client, enterprise, occurred_at="2026-05-01T08:00:00+07:00", victims=serious_victims(2)
+    )
+    file_report(
+        client,
+        enterprise,
+        category="technical_incident",
+        occurred_at="2026-01-01T00:30:00+07:00",
+        victims=[],
+    )
+    d = file_report(
+        client, enterprise, district_code="650", occurred_at="2026-06-01T08:00:00+07:00"
+    )
+    file_report(client, enterprise, district_code="650", occurred_at="2025-12-31T23:30:00+07:00")
+    f = file_report(
+        client,
+        enterprise,
+        district_code="648",
+        occurred_at="2026-08-01T08:00:00+07:00",
+        victims=serious_victims(3),
+    )
+    move(client, inspectorate, a["investigation_id"], "in_progress", "concluded")
+    move(client, inspectorate, d["investigation_id"], "in_progress")
+    move(client, inspectorate, f["investigation_id"], "in_progress", "concluded", "closed")
+    frozen_clock.freeze(datetime.fromisoformat("2026-12-15T10:00:00+07:00"))
+
+
+def stats(client: TestClient, org: Org, query: str = "?year=2026") -> Any:
+    response = client.get(f"{API}/stats{query}", headers=org.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def by_code(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        d["district_code"]: {
+            k: v for k, v in d.items() if k not in ("district_code", "district_name")
+        }
+        for d in body["districts"]
+    }
+
+
+FIGURES_643 = {
+    "reports": 3,
+    "fatal_accidents": 1,
+    "deaths": 2,
+    "seriously_injured": 3,
+    "technical_incidents": 1,
+    "investigations_open": 2,
+    "investigations_overdue": 2,
+    "investigations_concluded": 1,
+    "fatal_accidents_concluded": 1,
+    "fatal_concluded_share": 1.0,
+}
+FIGURES_650 = {
+    **ZERO,
+    "reports": 1,
+    "fatal_accidents": 1,
+    "deaths": 1,
+    "investigations_open": 1,
+    "fatal_concluded_share": 0.0,
+}
+FIGURES_648 = {**ZERO, "reports": 1, "seriously_injured": 3, "investigations_concluded": 1}
+
+
+def test_province_figures_per_district(
+    client: TestClient, inspectorate: Org, year_of_reports: None
+) -> None:
+    body = stats(client, inspectorate)
+    assert body["year"] == 2026
+    assert body["scope"] == "province"
+    figures = by_code(body)
+    assert figures["643"] == FIGURES_643
+    assert figures["650"] == FIGURES_650
+    assert figures["648"] == FIGURES_648
+    assert figures["657"] == ZERO
+
+
+def test_province_total(client: TestClient, inspectorate: Org, year_of_reports: None) -> None:
+    assert stats(client, inspectorate)["total"] == {
+        "reports": 5,
+        "fatal_accidents": 2,
+        "deaths": 3,
+        "seriously_injured": 6,
+        "technical_incidents": 1,
+        "investigations_open": 3,
+        "investigations_overdue": 2,
+        "investigations_concluded": 2,
+        "fatal_accidents_concluded": 1,
+        "fatal_concluded_share": 0.5,
+    }
+
+
+def test_every_district_is_listed_in_order_with_its_name(
+    client: TestClient, inspectorate: Org, year_of_reports: None
+) -> None:
+    districts = stats(client, inspectorate)["districts"]
+    assert [d["district_code"] for d in districts] == [str(c) for c in range(643, 658)]
+    assert districts[0]["district_name"] == "Thành phố Buôn Ma Thuột"
+
+
+def test_year_is_the_year_the_accident_occurred_in_vietnam_time(
+    client: TestClient, inspectorate: Org, year_of_reports: None
+) -> None:
+    previous = stats(client, inspectorate, "?year=2025")
+    assert previous["total"]["reports"] == 1
+    assert by_code(previous)["650"]["fatal_accidents"] == 1
+    assert stats(client, inspectorate, "?year=2024")["total"]["reports"] == 0
+
+
+def test_year_defaults_to_the_current_year(
+    client: TestClient, inspectorate: Org, year_of_reports: None
+) -> None:
+    assert stats(client, inspectorate, "")["year"] == 2026
+
+
+def test_police_sees_its_district_only(
+    client: TestClient, police: Org, year_of_reports: None
+) -> None:
+    body = stats(client, police)
+    assert body["scope"] == "district"
+    assert [d["district_code"] for d in body["districts"]] == ["643"]
+    assert by_code(body)["643"] == FIGURES_643
+    assert body["total"] == FIGURES_643
+
+
+def test_district_committee_sees_its_district_only(
+    client: TestClient, committee: Org, year_of_reports: None
+) -> None:
+    body = stats(client, committee)
+    assert [d["district_code"] for d in body["districts"]] == ["648"]
+    assert body["total"] == FIGURES_648
+
+
+def test_overdue_follows_the_clock(
+    client: TestClient, inspectorate: Org, year_of_reports: None, frozen_clock: Any
+) -> None:
+    frozen_clock.freeze(datetime.fromisoformat("2026-12-21T10:00:00+07:00"))
+    assert stats(client, inspectorate)["total"]["investigations_overdue"] == 3
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "admin"])
+def test_other_roles_get_403(
+    client: TestClient, orgs: OrgFactory, enterprise: Org, kind: str
+) -> None:
+    org = enterprise if kind == "enterprise" else orgs.admin
+    assert client.get(f"{API}/stats?year=2026", headers=org.headers).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["?year=1999", "?year=2101", "?year=abc", "?format=xlsx"])
+def test_invalid_query_is_422(client: TestClient, inspectorate: Org, query: str) -> None:
+    response = client.get(f"{API}/stats{query}", headers=inspectorate.headers)
+    assert response.status_code == 422
