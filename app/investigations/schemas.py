@@ -4,13 +4,27 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from app.fields import LongText, Name, Timestamp
 from app.investigations.models import InvestigationStatus
 from app.reports.models import Severity
 
 StrictBool = Annotated[bool, Field(strict=True)]
+
+
+def not_nullable(schema: dict[str, Any]) -> None:
+    """OpenAPI for a field that may be absent but not null (``X | None`` in Python, where
+    ``None`` means absent and an explicit null is refused by a validator)."""
+    options = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    schema.pop("default", None)
+
+
+def refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
 
 
 class InvestigationRead(BaseModel):
@@ -46,14 +60,17 @@ class InvestigationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: InvestigationStatus | SkipJsonSchema[None] = Field(
+    # Absent leaves them as they are; null is refused (422).
+    status: InvestigationStatus | None = Field(
         default=None,
+        json_schema_extra=not_nullable,
         description="One step forward only: open → in_progress → concluded → closed. The "
         "current status is accepted as no change.",
     )
     lead_inspector: Name | None = None
-    assessment_required: StrictBool | SkipJsonSchema[None] = Field(
+    assessment_required: StrictBool | None = Field(
         default=None,
+        json_schema_extra=not_nullable,
         description="Setting or clearing it recomputes due_at from opened_at.",
     )
     findings: LongText | None = None
@@ -61,12 +78,7 @@ class InvestigationUpdate(BaseModel):
         default=None, description="Required (here or already stored) to move to `concluded`."
     )
 
-    @field_validator("status", "assessment_required")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null")
-        return value
+    _not_null = field_validator("status", "assessment_required")(refuse_null)
 
 
 class ExtensionCreate(BaseModel):

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,6 +49,7 @@ from app.errors import (
     field_errors_from_pydantic,
 )
 from app.fields import Address, LongText, Name, ShortText, Timestamp
+from app.investigations.schemas import not_nullable, refuse_null
 from app.investigations.service import follow_report_severity
 from app.notifications import outbox
 from app.notifications.routing import routes_for
@@ -84,27 +84,22 @@ class AmendmentCreate(BaseModel):
         default=None, description="Why the report is amended (e.g. the victim died in hospital)"
     )
     commune: ShortText | None = None
-    address: Address | SkipJsonSchema[None] = None
-    summary: LongText | SkipJsonSchema[None] = None
+    # Required in a report: absent leaves them as they are, null is refused (422).
+    address: Address | None = Field(default=None, json_schema_extra=not_nullable)
+    summary: LongText | None = Field(default=None, json_schema_extra=not_nullable)
     initial_cause: LongText | None = None
     measures_taken: LongText | None = None
     employer_name: Name | None = None
-    reporter: ReporterIn | SkipJsonSchema[None] = None
-    victims: Annotated[list[VictimIn], Field(max_length=MAX_VICTIMS)] | SkipJsonSchema[None] = (
-        Field(
-            default=None,
-            description="The whole list of victims as it now stands, in the same order: existing "
-            "victims corrected in place (e.g. `outcome` from `seriously_injured` to `dead`), new "
-            "ones appended. None may be removed.",
-        )
+    reporter: ReporterIn | None = Field(default=None, json_schema_extra=not_nullable)
+    victims: Annotated[list[VictimIn], Field(max_length=MAX_VICTIMS)] | None = Field(
+        default=None,
+        json_schema_extra=not_nullable,
+        description="The whole list of victims as it now stands, in the same order: existing "
+        "victims corrected in place (e.g. `outcome` from `seriously_injured` to `dead`), new "
+        "ones appended. None may be removed.",
     )
 
-    @field_validator("address", "summary", "reporter", "victims")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null")
-        return value
+    _not_null = field_validator("address", "summary", "reporter", "victims")(refuse_null)
 
 
 class ChangeOut(BaseModel):
