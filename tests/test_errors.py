@@ -160,6 +160,7 @@ def test_hostile_body_is_a_422_problem_and_writes_nothing(
         {"cursor": "x" * 501},
         {"occurred_from": "9999-12-31T23:59:59.999999999-23:59"},
         {"district_code": "\x00"},
+        {"district_code": "643\x00"},
         {"severity": ""},
     ],
 )

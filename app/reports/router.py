@@ -82,7 +82,8 @@ def list_reports(
     params: Annotated[PageParams, Depends(page_params)],
     category: Category | None = None,
     severity: Severity | None = None,
-    district_code: Annotated[str | None, Query(max_length=16)] = None,
+    # A pattern, not just a length: PostgreSQL refuses NUL bytes in text (500 otherwise).
+    district_code: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,16}$")] = None,
     occurred_from: Annotated[InputTimestamp | None, Query()] = None,
     occurred_to: Annotated[InputTimestamp | None, Query()] = None,
 ) -> PageOut[ReportRead]:
