@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, new_id
@@ -20,6 +20,11 @@ class InvestigationStatus(enum.StrEnum):
     in_progress = "in_progress"
     concluded = "concluded"
     closed = "closed"
+
+
+#: Open or in progress: the statuses whose deadline still runs. Matches the literal IN list
+#: that app.investigations.service renders, so PostgreSQL can use the partial indexes.
+ACTIVE_PREDICATE = text("status IN ('open', 'in_progress')")
 
 
 class Investigation(Base):
@@ -41,6 +46,9 @@ class Investigation(Base):
     assessment_required: Mapped[bool] = mapped_column(Boolean, default=False)
     findings: Mapped[str | None] = mapped_column(Text)
     conclusion: Mapped[str | None] = mapped_column(Text)
+    #: The report's occurred_at (which never changes): the statistics count an investigation
+    #: in the year its accident occurred, without joining the reports.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The report's received_at: deadlines run from receipt of the notification.
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Stored (not only computed) so that open investigations can be listed by deadline fast.
@@ -55,6 +63,31 @@ class Investigation(Base):
     report: Mapped[Report] = relationship(back_populates="investigation")
 
     __table_args__ = (
+        # Lists of finished investigations (one status) by deadline.
         Index("ix_investigations_status_due", "status", "due_at", "id"),
         Index("ix_investigations_district_status_due", "district_code", "status", "due_at", "id"),
+        # The inspectors' daily list: running investigations by deadline, overall and per
+        # district (the police's scope). Partial, so the rows come out already in due_at order
+        # for both running statuses together, and the index stays small (bench/README.md).
+        Index(
+            "ix_investigations_active_due",
+            "due_at",
+            "id",
+            postgresql_where=ACTIVE_PREDICATE,
+            sqlite_where=ACTIVE_PREDICATE,
+        ),
+        Index(
+            "ix_investigations_active_district_due",
+            "district_code",
+            "due_at",
+            "id",
+            postgresql_where=ACTIVE_PREDICATE,
+            sqlite_where=ACTIVE_PREDICATE,
+        ),
+        # The yearly statistics: an index-only scan of one year (PostgreSQL).
+        Index(
+            "ix_investigations_occurred_stats",
+            "occurred_at",
+            postgresql_include=["district_code", "status", "severity", "due_at"],
+        ),
     )

@@ -24,6 +24,7 @@ def open_investigation(session: Session, *, report: Report) -> Investigation:
         severity=report.severity,
         status=InvestigationStatus.open,
         assessment_required=False,
+        occurred_at=report.occurred_at,
         opened_at=report.received_at,
         due_at=due_at(
             opened_at=report.received_at,

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("assessment_required", sa.Boolean(), nullable=False),
         sa.Column("findings", sa.Text(), nullable=True),
         sa.Column("conclusion", sa.Text(), nullable=True),
+        sa.Column("occurred_at", TIMESTAMP, nullable=False),
         sa.Column("opened_at", TIMESTAMP, nullable=False),
         sa.Column("due_at", TIMESTAMP, nullable=False),
         sa.Column("extended", sa.Boolean(), nullable=False),

@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 #: Timestamps are stored in UTC (app.db.UTCDateTime); JSON is JSONB on PostgreSQL.
 TIMESTAMP = sa.DateTime(timezone=True)
 JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: Open or in progress (app.investigations.models.ACTIVE_PREDICATE).
+ACTIVE = sa.text("status IN ('open', 'in_progress')")
 
 
 def upgrade() -> None:
@@ -45,6 +47,52 @@ def upgrade() -> None:
         sa.UniqueConstraint("report_id", "version", name=op.f("uq_report_versions_report_id")),
     )
 
+    # Running investigations by deadline (the inspectors' list, and the police's district).
+    with op.batch_alter_table("investigations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_investigations_active_due",
+            ["due_at", "id"],
+            unique=False,
+            postgresql_where=ACTIVE,
+            sqlite_where=ACTIVE,
+        )
+        batch_op.create_index(
+            "ix_investigations_active_district_due",
+            ["district_code", "due_at", "id"],
+            unique=False,
+            postgresql_where=ACTIVE,
+            sqlite_where=ACTIVE,
+        )
+        batch_op.create_index(
+            "ix_investigations_occurred_stats",
+            ["occurred_at"],
+            unique=False,
+            postgresql_include=["district_code", "status", "severity", "due_at"],
+        )
+    # The yearly statistics read one year of reports from the index alone; it also serves
+    # the occurred_at filters that ix_reports_occurred_at served.
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_reports_occurred_at")
+        batch_op.create_index(
+            "ix_reports_occurred_stats",
+            ["occurred_at"],
+            unique=False,
+            postgresql_include=[
+                "district_code",
+                "severity",
+                "category",
+                "dead_count",
+                "seriously_injured_count",
+            ],
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_reports_occurred_stats")
+        batch_op.create_index("ix_reports_occurred_at", ["occurred_at"], unique=False)
+    with op.batch_alter_table("investigations", schema=None) as batch_op:
+        batch_op.drop_index("ix_investigations_occurred_stats")
+        batch_op.drop_index("ix_investigations_active_district_due")
+        batch_op.drop_index("ix_investigations_active_due")
     op.drop_table("report_versions")
