@@ -141,8 +141,15 @@ def session_factory() -> sessionmaker[Session]:
 
 
 def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request, closed afterwards."""
-    with session_factory()() as session:
+    """FastAPI dependency: one session per request, closed afterwards.
+
+    The session keeps one connection for the whole request: a request that commits more than
+    once (the Idempotency-Key claim, then the report) checks a connection out, and pings it,
+    once instead of per transaction."""
+    with (
+        get_engine().connect() as connection,
+        Session(bind=connection, expire_on_commit=False) as session,
+    ):
         yield session
 
 

@@ -41,7 +41,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1..200).")
     ] = DEFAULT_LIMIT,

@@ -47,6 +47,9 @@ def authenticate(session: Session, *, raw_key: str) -> Principal:
     if row is None:
         raise Unauthenticated("Invalid or revoked API key")
     key, organisation = row
+    # Held for the request, so that the session's identity map (weak) keeps it: services that
+    # need the caller's organisation get it without another query.
+    session.info["principal_organisation"] = organisation
     now = clock.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))

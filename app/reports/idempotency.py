@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,13 +96,23 @@ def complete(
     response: StoredResponse,
 ) -> None:
     """Store the response, in the caller's (the report's) transaction."""
-    record = session.get(IdempotencyRecord, (organisation_id, key))
-    assert record is not None, "complete() without claim()"
-    record.state = COMPLETED
-    record.response_status = response.status
-    record.response_body = json.dumps(response.body, ensure_ascii=False)
-    record.location = response.location
-    record.completed_at = clock.now()
+    completed = session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.organisation_id == organisation_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.state == IN_FLIGHT,
+        )
+        .values(
+            state=COMPLETED,
+            response_status=response.status,
+            response_body=json.dumps(response.body, ensure_ascii=False),
+            location=response.location,
+            completed_at=clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert completed.rowcount == 1, "complete() without claim()"  # type: ignore[attr-defined]
 
 
 def release(session: Session, *, organisation_id: uuid.UUID, key: str) -> None:

@@ -25,7 +25,7 @@ Reader = Annotated[
 ]
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(

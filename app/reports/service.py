@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -178,19 +178,15 @@ def to_read(report: Report) -> ReportRead:
 
 
 def _next_reference(session: Session, *, year: int) -> str:
-    """The next reference of the year. The sequence row stays locked until commit, so numbers
-    are unique and, since a rolled-back transaction gives its number back, without gaps."""
+    """The next reference of the year, in one statement. The sequence row stays locked until
+    commit, so numbers are unique and, since a rolled-back transaction gives its number back,
+    without gaps."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(ReportSequence)
-        .values(year=year, last_value=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
+    insert = dialect.insert(ReportSequence).values(year=year, last_value=1)
     value = session.execute(
-        update(ReportSequence)
-        .where(ReportSequence.year == year)
-        .values(last_value=ReportSequence.last_value + 1)
-        .returning(ReportSequence.last_value)
+        insert.on_conflict_do_update(
+            index_elements=["year"], set_={"last_value": ReportSequence.last_value + 1}
+        ).returning(ReportSequence.last_value)
     ).scalar_one()
     return f"TNLD-{year}-{value:06d}"
 
@@ -234,15 +230,18 @@ def file_report(
 def _store(
     session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], str]:
-    # Read what routing needs before the sequence row is locked, to hold that lock briefly.
+    """Add the report, its investigation, its notifications and its audit event to the
+    session. The reference is taken last: every report's transaction waits for the sequence
+    row, so it is held only for the final flush and the commit."""
     routes = routes_for(session, district_code=data.district_code)
     submitter = session.get_one(Organisation, principal.organisation_id)
     counts = count_outcomes(victims)
     received_at = clock.now()
-    reference = _next_reference(session, year=clock.vietnam_time(received_at).year)
+    report_id = uuid.uuid4()
     report = Report(
-        id=uuid.uuid4(),
-        reference=reference,
+        id=report_id,
+        # Unique until the real reference replaces it below, before anything is flushed.
+        reference=f"pending-{report_id.hex[:24]}",
         category=data.category,
         severity=counts.severity,
         dead_count=counts.dead,
@@ -264,10 +263,15 @@ def _store(
         version=1,
         updated_at=received_at,
     )
-    session.add(report)
+    with session.no_autoflush:
+        session.add(report)
+        investigation = open_investigation(session, report=report)
+        body = to_read(report).model_dump(mode="json")
+        reference = _next_reference(session, year=clock.vietnam_time(received_at).year)
+    report.reference = investigation.reference = reference
+    body["reference"] = reference
+    # The report's rows first: the outbox rows refer to it.
     session.flush()
-    open_investigation(session, report=report)
-    body = to_read(report).model_dump(mode="json")
     outbox.enqueue(
         session, report_id=report.id, event_type="report.created", payload=body, routes=routes
     )
