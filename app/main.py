@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
@@ -18,6 +20,7 @@ from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
 from app.notifications.worker import start_embedded_worker
 from app.reports.router import router as reports_router
+from app.responses import problems
 from app.stats.router import router as stats_router
 
 API_PREFIX = "/api/v1"
@@ -65,4 +68,36 @@ def create_app() -> FastAPI:
         stats_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    _document_body_problems(app)
     return app
+
+
+def _document_body_problems(app: FastAPI) -> None:
+    """Every operation that takes a body can answer 413 (over 1 MiB, app.limits) and 415 (not
+    JSON, app.errors): document both once here rather than on every route."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            extra = problems(413, 415)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        for status, response in extra.items():
+                            operation["responses"].setdefault(
+                                str(status),
+                                {
+                                    "description": response["description"],
+                                    "content": response["content"],
+                                },
+                            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

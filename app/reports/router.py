@@ -52,10 +52,7 @@ async def idempotency_key(
     "/reports",
     status_code=201,
     response_model=ReportRead,
-    responses={
-        200: {"model": ReportRead, "description": "Never: replays return 201 too"},
-        **problems(400, 401, 403, 409, 413, 422),
-    },
+    responses=problems(400, 401, 403, 409, 413, 422),
     summary="File a report of a notifiable accident or serious technical incident",
 )
 def file_report(
