@@ -14,6 +14,26 @@ from app.auth.principal import Principal
 from app.pagination import PageParams, paginate
 
 
+def audit_row(
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | str,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one audit event (for :func:`record` or a bulk insert)."""
+    return {
+        "occurred_at": clock.now(),
+        "actor_organisation_id": actor.organisation_id if actor else None,
+        "actor_api_key_id": actor.api_key_id if actor else None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "changes": changes or {},
+    }
+
+
 def record(
     session: Session,
     *,
@@ -25,13 +45,13 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the caller's transaction (it commits or rolls back with it)."""
     event = AuditEvent(
-        occurred_at=clock.now(),
-        actor_organisation_id=actor.organisation_id if actor else None,
-        actor_api_key_id=actor.api_key_id if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        changes=changes or {},
+        **audit_row(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            changes=changes,
+        )
     )
     session.add(event)
     return event

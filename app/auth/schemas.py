@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.models import OrganisationKind
-from app.fields import Email, Label, Name, StrictStr, TaxCode, Timestamp
+from app.fields import DistrictCode, Email, Label, Name, StrictStr, TaxCode, Timestamp
 
 
 def _webhook_url(value: str) -> str:
@@ -23,7 +23,6 @@ def _webhook_url(value: str) -> str:
 
 
 WebhookUrl = Annotated[StrictStr, AfterValidator(_webhook_url)]
-DistrictCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
 
 
 class OrganisationCreate(BaseModel):

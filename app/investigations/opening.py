@@ -4,18 +4,20 @@ accident and every accident seriously injuring two or more workers is investigat
 from __future__ import annotations
 
 import uuid
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from app import clock
-from app.audit.service import record
+from app.audit.service import audit_row
 from app.investigations.deadlines import due_at
 from app.investigations.models import Investigation, InvestigationStatus
 from app.reports.models import Report
 
 
-def open_investigation(session: Session, *, report: Report) -> Investigation:
-    """Add the investigation to the report's transaction."""
+def new_investigation(*, report: Report) -> tuple[Investigation, dict[str, Any]]:
+    """The investigation of ``report`` (not yet added to a session) and its audit event.
+
+    Deadlines run from the report's receipt; the report's filing writes both in its own
+    transaction."""
     investigation = Investigation(
         id=uuid.uuid4(),
         report_id=report.id,
@@ -36,11 +38,9 @@ def open_investigation(session: Session, *, report: Report) -> Investigation:
         updated_at=report.received_at,
         version=1,
     )
-    session.add(investigation)
     report.investigation = investigation
     # Opened by the service itself (no actor): the filing is audited as report.filed.
-    record(
-        session,
+    audit = audit_row(
         actor=None,
         action="investigation.opened",
         object_type="investigation",
@@ -51,4 +51,4 @@ def open_investigation(session: Session, *, report: Report) -> Investigation:
             "due_at": clock.vietnam_time(investigation.due_at).isoformat(),
         },
     )
-    return investigation
+    return investigation, audit

@@ -17,6 +17,46 @@ from app.notifications.routing import Route
 
 #: PostgreSQL channel the worker LISTENs on, so it wakes at once on commit.
 WAKE_CHANNEL = "tnld_deliveries"
+UNROUTABLE = "No police organisation covers this district"
+
+
+def outbox_rows(
+    *,
+    report_id: uuid.UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    routes: list[Route],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The column values of an event and of its deliveries, one per route."""
+    now = clock.now()
+    event = {
+        "id": uuid.uuid4(),
+        "report_id": report_id,
+        "type": event_type,
+        "payload": payload,
+        "created_at": now,
+    }
+    deliveries = []
+    for route in routes:
+        routable = route.organisation is not None
+        deliveries.append(
+            {
+                "id": uuid.uuid4(),
+                "event_id": event["id"],
+                "report_id": report_id,
+                "recipient_id": route.organisation.id if route.organisation else None,
+                "recipient_name": route.name,
+                "recipient_kind": route.kind,
+                "channel": route.channel,
+                "status": DeliveryStatus.pending if routable else DeliveryStatus.unroutable,
+                "attempts": 0,
+                "schedule_start": 0,
+                "next_attempt_at": now if routable else None,
+                "last_error": None if routable else UNROUTABLE,
+                "created_at": now,
+            }
+        )
+    return event, deliveries
 
 
 def enqueue(
@@ -27,29 +67,12 @@ def enqueue(
     payload: dict[str, Any],
     routes: list[Route],
 ) -> NotificationEvent:
-    now = clock.now()
-    event = NotificationEvent(
-        id=uuid.uuid4(), report_id=report_id, type=event_type, payload=payload, created_at=now
+    event_row, delivery_rows = outbox_rows(
+        report_id=report_id, event_type=event_type, payload=payload, routes=routes
     )
+    event = NotificationEvent(**event_row)
     session.add(event)
-    for route in routes:
-        routable = route.organisation is not None
-        session.add(
-            Delivery(
-                id=uuid.uuid4(),
-                event_id=event.id,
-                report_id=report_id,
-                recipient_id=route.organisation.id if route.organisation else None,
-                recipient_name=route.name,
-                recipient_kind=route.kind,
-                channel=route.channel,
-                status=DeliveryStatus.pending if routable else DeliveryStatus.unroutable,
-                attempts=0,
-                next_attempt_at=now if routable else None,
-                last_error=None if routable else "No police organisation covers this district",
-                created_at=now,
-            )
-        )
+    session.add_all(Delivery(**row) for row in delivery_rows)
     if is_postgresql(session):
         # Delivered to listeners only when the transaction commits.
         session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))

@@ -329,14 +329,6 @@ def version_read(version: ReportVersion) -> ReportVersionRead:
     )
 
 
-@dataclass(frozen=True)
-class AmendmentResult:
-    status: int
-    body: dict[str, Any]
-    location: str
-    replayed: bool
-
-
 def amend_report(
     session: Session,
     *,
@@ -344,7 +336,7 @@ def amend_report(
     report_id: uuid.UUID,
     data: AmendmentCreate,
     idempotency_key: str,
-) -> AmendmentResult:
+) -> idempotency.Outcome:
     """Validate and store an amendment, exactly once per Idempotency-Key."""
     _own_report(session, principal=principal, report_id=report_id)
     digest = idempotency.request_hash(
@@ -357,7 +349,7 @@ def amend_report(
         session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
     )
     if stored is not None:
-        return AmendmentResult(stored.status, stored.body, stored.location or "", replayed=True)
+        return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
         # Locked: amendments of one report are numbered one after the other.
         report = _own_report(session, principal=principal, report_id=report_id, for_update=True)
@@ -375,7 +367,7 @@ def amend_report(
     except BaseException:
         idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
         raise
-    return AmendmentResult(201, body, location, replayed=False)
+    return idempotency.Outcome(201, body, location, replayed=False)
 
 
 def _unamended(session: Session, report: Report) -> ReportVersion:

@@ -36,6 +36,16 @@ class StoredResponse:
     location: str | None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What an idempotent POST answers: the response, and whether it is a replay."""
+
+    status: int
+    body: dict[str, Any]
+    location: str
+    replayed: bool
+
+
 def request_hash(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

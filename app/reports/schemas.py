@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from app.auth.schemas import OrganisationRef
 from app.fields import (
     Address,
+    DistrictCode,
     Email,
     InputTimestamp,
     LongText,
@@ -16,7 +17,6 @@ from app.fields import (
     Phone,
     ShortText,
     StrictInt,
-    StrictStr,
     Timestamp,
 )
 from app.reports.models import Category, Severity
@@ -36,7 +36,6 @@ def _birth_year(value: int) -> int:
 
 
 BirthYear = Annotated[StrictInt, AfterValidator(_birth_year)]
-DistrictCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
 
 
 class VictimIn(BaseModel):

@@ -12,23 +12,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.audit.service import record
+from app.audit.models import AuditEvent
+from app.audit.service import audit_row
 from app.auth.models import Organisation, OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
+from app.db import Base
 from app.divisions.service import find_division
 from app.errors import FieldError, NotFound, NotNotifiable, ValidationProblem
-from app.investigations.opening import open_investigation
-from app.notifications import outbox
+from app.investigations.models import Investigation
+from app.investigations.opening import new_investigation
+from app.notifications.models import Delivery, NotificationEvent
+from app.notifications.outbox import outbox_rows
 from app.notifications.routing import routes_for
 from app.pagination import PageParams, paginate
-from app.reports import idempotency
-from app.reports.models import Category, Report, ReportSequence, Severity
+from app.reports import idempotency, numbering
+from app.reports.models import Category, Report, Severity
 from app.reports.schemas import ReportCreate, ReportRead, VictimIn
 from app.reports.scope import readable_reports
 
@@ -177,31 +180,9 @@ def to_read(report: Report) -> ReportRead:
     )
 
 
-def _next_reference(session: Session, *, year: int) -> str:
-    """The next reference of the year, in one statement. The sequence row stays locked until
-    commit, so numbers are unique and, since a rolled-back transaction gives its number back,
-    without gaps."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(ReportSequence).values(year=year, last_value=1)
-    value = session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["year"], set_={"last_value": ReportSequence.last_value + 1}
-        ).returning(ReportSequence.last_value)
-    ).scalar_one()
-    return f"TNLD-{year}-{value:06d}"
-
-
-@dataclass(frozen=True)
-class FiledReport:
-    status: int
-    body: dict[str, Any]
-    location: str
-    replayed: bool
-
-
 def file_report(
     session: Session, *, principal: Principal, data: ReportCreate, idempotency_key: str
-) -> FiledReport:
+) -> idempotency.Outcome:
     """Validate, store and route a report, exactly once per Idempotency-Key."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
     check_report(data, principal=principal, now=clock.now(), victims=victims)
@@ -211,28 +192,50 @@ def file_report(
         session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
     )
     if stored is not None:
-        return FiledReport(stored.status, stored.body, stored.location or "", replayed=True)
+        return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
-        body, location = _store(session, principal=principal, data=data, victims=victims)
+        report, body = _store(session, principal=principal, data=data, victims=victims)
+        location = f"/api/v1/reports/{report.id}"
         idempotency.complete(
             session,
             organisation_id=principal.organisation_id,
             key=idempotency_key,
             response=idempotency.StoredResponse(status=201, body=body, location=location),
         )
+        # Last, so that the year's sequence row is locked only for this and the commit.
+        reference = numbering.assign_reference(
+            session.connection(),
+            year=clock.vietnam_time(report.received_at).year,
+            report_id=report.id,
+            organisation_id=principal.organisation_id,
+            idempotency_key=idempotency_key,
+        )
         session.commit()
     except BaseException:
         idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
         raise
-    return FiledReport(201, body, location, replayed=False)
+    body["reference"] = reference
+    return idempotency.Outcome(201, body, location, replayed=False)
+
+
+def _column_values(instance: Base) -> dict[str, Any]:
+    """The column values set on a new (transient) model instance, for a Core insert."""
+    state = inspect(instance)
+    return {
+        attr.key: state.dict[attr.key]
+        for attr in state.mapper.column_attrs
+        if attr.key in state.dict
+    }
 
 
 def _store(
     session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
-) -> tuple[dict[str, Any], str]:
-    """Add the report, its investigation, its notifications and its audit event to the
-    session. The reference is taken last: every report's transaction waits for the sequence
-    row, so it is held only for the final flush and the commit."""
+) -> tuple[Report, dict[str, Any]]:
+    """Insert the report (under a placeholder reference), its investigation, its notifications
+    (the outbox) and its audit events, in the caller's transaction.
+
+    Core inserts of rows built up front: filing is the hot path, and the unit of work's
+    bookkeeping would cost more than the statements themselves."""
     routes = routes_for(session, district_code=data.district_code)
     submitter = session.get_one(Organisation, principal.organisation_id)
     counts = count_outcomes(victims)
@@ -240,8 +243,7 @@ def _store(
     report_id = uuid.uuid4()
     report = Report(
         id=report_id,
-        # Unique until the real reference replaces it below, before anything is flushed.
-        reference=f"pending-{report_id.hex[:24]}",
+        reference=numbering.placeholder(report_id),
         category=data.category,
         severity=counts.severity,
         dead_count=counts.dead,
@@ -257,33 +259,33 @@ def _store(
         employer_name=data.employer_name,
         victims=victims,
         reporter=data.reporter.model_dump(mode="json"),
+        submitted_by_id=submitter.id,
         submitted_by=submitter,
         received_at=received_at,
         late=received_at - data.occurred_at > LATE_AFTER,
         version=1,
         updated_at=received_at,
     )
-    with session.no_autoflush:
-        session.add(report)
-        investigation = open_investigation(session, report=report)
-        body = to_read(report).model_dump(mode="json")
-        reference = _next_reference(session, year=clock.vietnam_time(received_at).year)
-    report.reference = investigation.reference = reference
-    body["reference"] = reference
-    # The report's rows first: the outbox rows refer to it.
-    session.flush()
-    outbox.enqueue(
-        session, report_id=report.id, event_type="report.created", payload=body, routes=routes
+    investigation, opened = new_investigation(report=report)
+    body = to_read(report).model_dump(mode="json")
+    event, deliveries = outbox_rows(
+        report_id=report_id, event_type="report.created", payload=body, routes=routes
     )
-    record(
-        session,
+    filed = audit_row(
         actor=principal,
         action="report.filed",
         object_type="report",
-        object_id=report.id,
-        changes={"reference": reference, "severity": counts.severity.value},
+        object_id=report_id,
+        changes={"severity": counts.severity.value, "category": data.category.value},
     )
-    return body, f"/api/v1/reports/{report.id}"
+    connection = session.connection()
+    connection.execute(insert(Report), [_column_values(report)])
+    connection.execute(insert(Investigation), [_column_values(investigation)])
+    connection.execute(insert(NotificationEvent), [event])
+    if deliveries:
+        connection.execute(insert(Delivery), deliveries)
+    connection.execute(insert(AuditEvent), [opened, filed])
+    return report, body
 
 
 def _readable(principal: Principal) -> Select[Report]:
