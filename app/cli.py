@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> None:
         factory=True,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         log_level="info",
         proxy_headers=True,
     )
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="apply migrations and serve the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (each runs the embedded delivery worker unless disabled)",
+    )
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser("worker", help="run the notification delivery worker")

@@ -16,7 +16,8 @@ reports (a fresh Idempotency-Key each) back to back for a warm-up, then for the 
 The client is a minimal HTTP/1.1 writer/reader on asyncio streams, so it costs the server's CPUs
 as little as possible.
 
-Usage: ``.venv/bin/python bench/intake.py [--clients 16] [--seconds 20] [--sqlite-seconds 10]
+Usage: ``.venv/bin/python bench/intake.py [--clients 16] [--workers 1] [--seconds 20]
+[--sqlite-seconds 10]
 [--database-url postgresql://postgres@127.0.0.1:5432/tnld_bench_intake]``
 """
 
@@ -324,6 +325,7 @@ def row(label: str, result: Result) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="tnld serve --workers (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--sqlite-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=DEFAULT_URL)
@@ -353,7 +355,8 @@ def main() -> None:
             )
 
         env = tnld_env(args.database_url)
-        with serve([str(BIN / "tnld"), "serve"], env, workdir, "/readyz") as server:
+        tnld_serve = [str(BIN / "tnld"), "serve", "--workers", str(args.workers)]
+        with serve(tnld_serve, env, workdir, "/readyz") as server:
             key = set_up_organisations(server, env, workdir)
             intake = run_load(
                 server.port,
