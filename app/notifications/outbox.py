@@ -38,13 +38,13 @@ def outbox_rows(
     }
     deliveries = []
     for route in routes:
-        routable = route.organisation is not None
+        routable = route.organisation_id is not None
         deliveries.append(
             {
                 "id": uuid.uuid4(),
                 "event_id": event["id"],
                 "report_id": report_id,
-                "recipient_id": route.organisation.id if route.organisation else None,
+                "recipient_id": route.organisation_id,
                 "recipient_name": route.name,
                 "recipient_kind": route.kind,
                 "channel": route.channel,

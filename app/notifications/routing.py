@@ -6,6 +6,7 @@ provincial labour inspectorate. Recipients are data (organisations), not code.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -18,17 +19,24 @@ from app.notifications.models import Channel
 
 @dataclass(frozen=True)
 class Route:
-    """A recipient organisation on one channel; ``organisation`` None means unroutable."""
+    """A recipient organisation on one channel; ``organisation_id`` None means unroutable."""
 
-    organisation: Organisation | None
+    organisation_id: uuid.UUID | None
     channel: Channel | None
     name: str
     kind: OrganisationKind
 
 
 def routes_for(session: Session, *, district_code: str) -> list[Route]:
-    recipients = session.scalars(
-        select(Organisation)
+    # Plain columns, not ORM entities: every filing asks this.
+    recipients = session.execute(
+        select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.notify_emails,
+            Organisation.webhook_url,
+        )
         .where(
             or_(
                 Organisation.kind == OrganisationKind.inspectorate,
@@ -39,20 +47,18 @@ def routes_for(session: Session, *, district_code: str) -> list[Route]:
         .order_by(Organisation.kind, Organisation.created_at, Organisation.id)
     ).all()
     routes: list[Route] = []
-    if not any(o.kind is OrganisationKind.police for o in recipients):
+    if not any(r.kind is OrganisationKind.police for r in recipients):
         routes.append(
             Route(
-                organisation=None,
+                organisation_id=None,
                 channel=None,
                 name=f"Công an {division_name(district_code)}",
                 kind=OrganisationKind.police,
             )
         )
-    for organisation in recipients:
-        if organisation.notify_emails:
-            routes.append(Route(organisation, Channel.email, organisation.name, organisation.kind))
-        if organisation.webhook_url:
-            routes.append(
-                Route(organisation, Channel.webhook, organisation.name, organisation.kind)
-            )
+    for recipient in recipients:
+        if recipient.notify_emails:
+            routes.append(Route(recipient.id, Channel.email, recipient.name, recipient.kind))
+        if recipient.webhook_url:
+            routes.append(Route(recipient.id, Channel.webhook, recipient.name, recipient.kind))
     return routes

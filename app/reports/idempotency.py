@@ -51,6 +51,11 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def serialise(body: dict[str, Any]) -> str:
+    """A response body as stored in ``idempotency_records.response_body``."""
+    return json.dumps(body, ensure_ascii=False)
+
+
 def claim(
     session: Session, *, organisation_id: uuid.UUID, key: str, digest: str
 ) -> StoredResponse | None:
@@ -116,7 +121,7 @@ def complete(
         .values(
             state=COMPLETED,
             response_status=response.status,
-            response_body=json.dumps(response.body, ensure_ascii=False),
+            response_body=serialise(response.body),
             location=response.location,
             completed_at=clock.now(),
         )

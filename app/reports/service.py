@@ -18,19 +18,25 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.audit.models import AuditEvent
 from app.audit.service import audit_row
-from app.auth.models import Organisation, OrganisationKind
+from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
-from app.db import Base
+from app.db import Base, is_postgresql
 from app.divisions.service import find_division
-from app.errors import FieldError, NotFound, NotNotifiable, ValidationProblem
+from app.errors import (
+    FieldError,
+    IdempotentRequestInFlight,
+    NotFound,
+    NotNotifiable,
+    ValidationProblem,
+)
 from app.investigations.models import Investigation
 from app.investigations.opening import new_investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.notifications.outbox import outbox_rows
 from app.notifications.routing import routes_for
 from app.pagination import PageParams, paginate
-from app.reports import idempotency, numbering
+from app.reports import idempotency, numbering, single_statement
 from app.reports.models import Category, Report, Severity
 from app.reports.schemas import ReportCreate, ReportRead, VictimIn
 from app.reports.scope import readable_reports
@@ -146,7 +152,12 @@ def check_report(
         )
 
 
-def to_read(report: Report) -> ReportRead:
+def to_read(report: Report, *, submitted_by: OrganisationRef | None = None) -> ReportRead:
+    """The API view of a report; ``submitted_by`` spares loading the organisation (filing)."""
+    if submitted_by is None:
+        submitted_by = OrganisationRef(
+            id=report.submitted_by.id, name=report.submitted_by.name, kind=report.submitted_by.kind
+        )
     return ReportRead.model_validate(
         {
             "id": report.id,
@@ -166,11 +177,7 @@ def to_read(report: Report) -> ReportRead:
             "employer_name": report.employer_name,
             "victims": report.victims,
             "reporter": report.reporter,
-            "submitted_by": OrganisationRef(
-                id=report.submitted_by.id,
-                name=report.submitted_by.name,
-                kind=report.submitted_by.kind,
-            ),
+            "submitted_by": submitted_by,
             "received_at": report.received_at,
             "late": report.late,
             "investigation_id": report.investigation.id if report.investigation else None,
@@ -186,36 +193,139 @@ def file_report(
     """Validate, store and route a report, exactly once per Idempotency-Key."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
     check_report(data, principal=principal, now=clock.now(), victims=victims)
-
     digest = idempotency.request_hash(data.model_dump(mode="json"))
+    if is_postgresql(session):
+        filed = _file_in_one_statement(
+            session,
+            principal=principal,
+            data=data,
+            victims=victims,
+            key=idempotency_key,
+            digest=digest,
+        )
+        if filed is not None:
+            return filed
+    return _file_in_steps(
+        session,
+        principal=principal,
+        data=data,
+        victims=victims,
+        key=idempotency_key,
+        digest=digest,
+    )
+
+
+@dataclass(frozen=True)
+class FilingRows:
+    """Everything a filing writes, as column values, under the report's placeholder reference."""
+
+    report: dict[str, Any]
+    investigation: dict[str, Any]
+    event: dict[str, Any]
+    deliveries: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+    #: The 201 response body (its ``reference`` is the placeholder until the number is taken).
+    body: dict[str, Any]
+    location: str
+    placeholder: str
+    year: int
+
+
+def _file_in_one_statement(
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    victims: list[dict[str, Any]],
+    key: str,
+    digest: str,
+) -> idempotency.Outcome | None:
+    """PostgreSQL: claim, store, number and wake in one statement (see
+    :mod:`app.reports.single_statement`). None when the key is already used: the general path
+    answers from the stored record."""
+    rows = _build_rows(session, principal=principal, data=data, victims=victims)
+    now = clock.now()
+    taken, reference = single_statement.file_report(
+        session.connection(),
+        organisation_id=principal.organisation_id,
+        idempotency_key=key,
+        idempotency_row={
+            "organisation_id": principal.organisation_id,
+            "key": key,
+            "request_hash": digest,
+            "state": idempotency.COMPLETED,
+            "response_status": 201,
+            "location": rows.location,
+            "created_at": now,
+            "completed_at": now,
+        },
+        response_body=idempotency.serialise(rows.body),
+        placeholder=rows.placeholder,
+        year=rows.year,
+        report=rows.report,
+        investigation=rows.investigation,
+        event=rows.event,
+        deliveries=rows.deliveries,
+        audit=rows.audit,
+    )
+    if reference is None:
+        session.rollback()
+        if not taken:
+            raise IdempotentRequestInFlight(
+                "A request with this Idempotency-Key is still being processed; retry later"
+            )
+        return None
+    session.commit()
+    return idempotency.Outcome(
+        201, {**rows.body, "reference": reference}, rows.location, replayed=False
+    )
+
+
+def _file_in_steps(
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    victims: list[dict[str, Any]],
+    key: str,
+    digest: str,
+) -> idempotency.Outcome:
+    """The general path: claim the key (committed), write the rows, take the number, commit."""
     stored = idempotency.claim(
-        session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
+        session, organisation_id=principal.organisation_id, key=key, digest=digest
     )
     if stored is not None:
         return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
-        report, body = _store(session, principal=principal, data=data, victims=victims)
-        location = f"/api/v1/reports/{report.id}"
+        rows = _build_rows(session, principal=principal, data=data, victims=victims)
+        connection = session.connection()
+        connection.execute(insert(Report), [rows.report])
+        connection.execute(insert(Investigation), [rows.investigation])
+        connection.execute(insert(NotificationEvent), [rows.event])
+        if rows.deliveries:
+            connection.execute(insert(Delivery), rows.deliveries)
+        connection.execute(insert(AuditEvent), rows.audit)
         idempotency.complete(
             session,
             organisation_id=principal.organisation_id,
-            key=idempotency_key,
-            response=idempotency.StoredResponse(status=201, body=body, location=location),
+            key=key,
+            response=idempotency.StoredResponse(status=201, body=rows.body, location=rows.location),
         )
         # Last, so that the year's sequence row is locked only for this and the commit.
         reference = numbering.assign_reference(
-            session.connection(),
-            year=clock.vietnam_time(report.received_at).year,
-            report_id=report.id,
+            connection,
+            year=rows.year,
+            report_id=rows.report["id"],
             organisation_id=principal.organisation_id,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
         )
         session.commit()
     except BaseException:
-        idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
+        idempotency.release(session, organisation_id=principal.organisation_id, key=key)
         raise
-    body["reference"] = reference
-    return idempotency.Outcome(201, body, location, replayed=False)
+    return idempotency.Outcome(
+        201, {**rows.body, "reference": reference}, rows.location, replayed=False
+    )
 
 
 def _column_values(instance: Base) -> dict[str, Any]:
@@ -228,22 +338,20 @@ def _column_values(instance: Base) -> dict[str, Any]:
     }
 
 
-def _store(
+def _build_rows(
     session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
-) -> tuple[Report, dict[str, Any]]:
-    """Insert the report (under a placeholder reference), its investigation, its notifications
-    (the outbox) and its audit events, in the caller's transaction.
-
-    Core inserts of rows built up front: filing is the hot path, and the unit of work's
-    bookkeeping would cost more than the statements themselves."""
+) -> FilingRows:
+    """The report (under a placeholder reference), its investigation, its notifications (the
+    outbox) and its audit events, built up front as column values: filing is the hot path, and
+    the unit of work's bookkeeping would cost more than the statements themselves."""
     routes = routes_for(session, district_code=data.district_code)
-    submitter = session.get_one(Organisation, principal.organisation_id)
     counts = count_outcomes(victims)
     received_at = clock.now()
     report_id = uuid.uuid4()
+    placeholder = numbering.placeholder(report_id)
     report = Report(
         id=report_id,
-        reference=numbering.placeholder(report_id),
+        reference=placeholder,
         category=data.category,
         severity=counts.severity,
         dead_count=counts.dead,
@@ -259,15 +367,17 @@ def _store(
         employer_name=data.employer_name,
         victims=victims,
         reporter=data.reporter.model_dump(mode="json"),
-        submitted_by_id=submitter.id,
-        submitted_by=submitter,
+        submitted_by_id=principal.organisation_id,
         received_at=received_at,
         late=received_at - data.occurred_at > LATE_AFTER,
         version=1,
         updated_at=received_at,
     )
     investigation, opened = new_investigation(report=report)
-    body = to_read(report).model_dump(mode="json")
+    submitter = OrganisationRef(
+        id=principal.organisation_id, name=principal.organisation_name, kind=principal.kind
+    )
+    body = to_read(report, submitted_by=submitter).model_dump(mode="json")
     event, deliveries = outbox_rows(
         report_id=report_id, event_type="report.created", payload=body, routes=routes
     )
@@ -278,14 +388,17 @@ def _store(
         object_id=report_id,
         changes={"severity": counts.severity.value, "category": data.category.value},
     )
-    connection = session.connection()
-    connection.execute(insert(Report), [_column_values(report)])
-    connection.execute(insert(Investigation), [_column_values(investigation)])
-    connection.execute(insert(NotificationEvent), [event])
-    if deliveries:
-        connection.execute(insert(Delivery), deliveries)
-    connection.execute(insert(AuditEvent), [opened, filed])
-    return report, body
+    return FilingRows(
+        report=_column_values(report),
+        investigation=_column_values(investigation),
+        event=event,
+        deliveries=deliveries,
+        audit=[opened, filed],
+        body=body,
+        location=f"/api/v1/reports/{report_id}",
+        placeholder=placeholder,
+        year=clock.vietnam_time(received_at).year,
+    )
 
 
 def _readable(principal: Principal) -> Select[Report]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import timedelta
@@ -10,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import clock
-from app.db import session_factory
-from app.reports import idempotency
+from app.db import get_engine, session_factory
+from app.reports import idempotency, single_statement
 from app.reports.models import IdempotencyRecord, Report
 from app.reports.schemas import ReportCreate
 from tests.assertions import assert_problem, row_counts
@@ -222,3 +223,33 @@ def test_identical_posts_racing_file_exactly_one_report(
         )
     assert replay.status_code == 201
     assert replay.json()["id"] == created[0].json()["id"]
+
+
+@pytest.mark.postgres_only
+def test_request_while_the_key_is_locked_by_another_filing_is_409(
+    client: TestClient, enterprise: Org
+) -> None:
+    # On PostgreSQL a filing holds an advisory lock on (organisation, key) for its statement
+    # and commit: a duplicate arriving then is in flight by definition.
+    lock_id = single_statement.lock_id(uuid.UUID(enterprise.id), "k-1")
+    with get_engine().connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        response = _post(client, enterprise, "k-1")
+        assert_problem(response, 409)
+    assert _report_count() == 0
+    assert _post(client, enterprise, "k-1").status_code == 201
+
+
+@pytest.mark.postgres_only
+def test_stored_response_carries_the_reference_not_the_placeholder(
+    client: TestClient, enterprise: Org
+) -> None:
+    first = _post(client, enterprise, "k-1")
+    with session_factory()() as session:
+        record = session.get_one(IdempotencyRecord, (uuid.UUID(enterprise.id), "k-1"))
+    assert record.state == idempotency.COMPLETED
+    assert record.response_status == 201
+    assert record.location == first.headers["Location"]
+    assert record.response_body is not None
+    assert json.loads(record.response_body) == first.json()
+    assert "PENDING-" not in record.response_body

@@ -1,0 +1,207 @@
+"""Filing a report on PostgreSQL in one statement.
+
+Filing is the service's hot path, and its cost is the number of statements the process sends
+(each costs far more CPU in the driver and SQLAlchemy than the database spends on it). Here the
+rows that :mod:`app.reports.service` builds (report, investigation, outbox event and deliveries,
+audit events, the Idempotency-Key's stored response) are written with one statement of
+data-modifying CTEs, which also takes the year's reference number and wakes the notification
+worker. The year's sequence row is then locked only for that statement and the commit.
+
+Idempotency (contract, Reports): the key is guarded by a transaction-level advisory lock on
+(organisation, key). A second request with the same key while the first's statement runs finds
+the lock taken and gets 409 at once. If the key is already stored, nothing is written and the
+caller answers from the stored record (replay, or 422 for a different body) through the general
+path in :mod:`app.reports.idempotency`. The primary key of ``idempotency_records`` stays the
+final guard: a duplicate that slips between snapshot and lock fails on it, writes nothing, and
+takes the general path too.
+
+SQLite (one writer at a time, no round trips) takes the general path always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table, text
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.models import AuditEvent
+from app.investigations.models import Investigation
+from app.notifications.models import Delivery, NotificationEvent
+from app.notifications.outbox import WAKE_CHANNEL
+from app.reports.models import IdempotencyRecord, Report
+
+
+def _inserted(column: Column[Any]) -> bool:
+    # Serial keys (audit_events.id) are the database's to assign.
+    return column.autoincrement is not True
+
+
+def _insert(table: Table, source: str) -> str:
+    """``INSERT INTO table (cols) SELECT v.cols FROM ref, <source> AS v``: one row, or a set
+    of rows, typed by the table's own record type from JSON; only when ``ref`` has a row.
+
+    Only the models' own table and column names are interpolated, never a value."""
+    columns = [c.name for c in table.columns if _inserted(c)]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join('v.' + c for c in columns)} FROM ref, {source} AS v RETURNING 1"
+    )
+
+
+_REPORTS: Table = Report.__table__  # type: ignore[assignment]
+_INVESTIGATIONS: Table = Investigation.__table__  # type: ignore[assignment]
+_EVENTS: Table = NotificationEvent.__table__  # type: ignore[assignment]
+_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
+_IDEMPOTENCY: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+
+_CLAIM = """
+claim_lock AS (
+    SELECT pg_try_advisory_xact_lock(CAST(:lock_id AS bigint)) AS taken
+), unused AS (
+    SELECT 1 FROM claim_lock
+    WHERE taken AND NOT EXISTS (
+        SELECT 1 FROM idempotency_records
+        WHERE organisation_id = CAST(:organisation_id AS uuid) AND key = CAST(:key AS text)
+    )
+), seq AS (
+    INSERT INTO report_sequences (year, last_value) SELECT CAST(:year AS integer), 1 FROM unused
+    ON CONFLICT (year) DO UPDATE SET last_value = report_sequences.last_value + 1
+    RETURNING last_value
+), ref AS (
+    SELECT CAST(:prefix AS text)
+           || lpad(last_value::text, greatest(6, length(last_value::text)), '0') AS reference
+    FROM seq
+)"""
+
+_ROWS = {
+    "k": _insert(
+        _IDEMPOTENCY,
+        "jsonb_populate_record(NULL::idempotency_records, CAST(:idempotency AS jsonb)"
+        " || jsonb_build_object('response_body',"
+        " replace(CAST(:response_body AS text), CAST(:placeholder AS text), ref.reference)))",
+    ),
+    "r": _insert(
+        _REPORTS,
+        "jsonb_populate_record(NULL::reports,"
+        " CAST(:report AS jsonb) || jsonb_build_object('reference', ref.reference))",
+    ),
+    "i": _insert(
+        _INVESTIGATIONS,
+        "jsonb_populate_record(NULL::investigations,"
+        " CAST(:investigation AS jsonb) || jsonb_build_object('reference', ref.reference))",
+    ),
+    "e": _insert(
+        _EVENTS,
+        "jsonb_populate_record(NULL::notification_events,"
+        " jsonb_set(CAST(:event AS jsonb), '{payload,reference}', to_jsonb(ref.reference)))",
+    ),
+    "d": _insert(
+        _DELIVERIES, "jsonb_populate_recordset(NULL::deliveries, CAST(:deliveries AS jsonb))"
+    ),
+    "a": _insert(_AUDIT, "jsonb_populate_recordset(NULL::audit_events, CAST(:audit AS jsonb))"),
+}
+
+#: Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them; each
+#: insert reads ``ref``, which is empty unless the key was free and a number was taken. Foreign
+#: keys between the rows are checked at the end of the statement.
+FILE_REPORT = text(
+    "WITH "  # noqa: S608 (see _insert)
+    + _CLAIM
+    + "".join(f",\n{name} AS (\n    {statement}\n)" for name, statement in _ROWS.items())
+    + """
+SELECT taken,
+       (SELECT reference FROM ref) AS reference,
+       (SELECT pg_notify(CAST(:channel AS text), '') FROM ref) AS woken
+FROM claim_lock
+"""
+)
+
+
+def lock_id(organisation_id: uuid.UUID, key: str) -> int:
+    """A 64-bit advisory lock number for (organisation, key)."""
+    digest = hashlib.sha256(organisation_id.bytes + key.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in a row")
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def row_json(table: Table, row: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """Rows as JSON for ``jsonb_populate_record(set)``, with the columns' Python-side defaults
+    applied (a plain INSERT would apply them; a column left out would be NULL)."""
+    rows = row if isinstance(row, list) else [row]
+    complete = []
+    for values in rows:
+        unknown = set(values) - set(table.c.keys())
+        if unknown:
+            raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
+        filled = dict(values)
+        for column in table.columns:
+            if column.name in filled or not _inserted(column) or column.default is None:
+                continue
+            default: Any = column.default
+            filled[column.name] = default.arg(None) if default.is_callable else default.arg
+        complete.append(filled)
+    document = complete if isinstance(row, list) else complete[0]
+    return json.dumps(document, default=_json_value, ensure_ascii=False)
+
+
+def file_report(
+    connection: Connection,
+    *,
+    organisation_id: uuid.UUID,
+    idempotency_key: str,
+    idempotency_row: dict[str, Any],
+    response_body: str,
+    placeholder: str,
+    year: int,
+    report: dict[str, Any],
+    investigation: dict[str, Any],
+    event: dict[str, Any],
+    deliveries: list[dict[str, Any]],
+    audit: list[dict[str, Any]],
+) -> tuple[bool, str | None]:
+    """Write everything, in the caller's transaction; the caller commits at once.
+
+    Returns (lock taken, reference). No reference means nothing was written: with the lock not
+    taken, a request with this key is in flight; with it taken, the key is already used. A
+    duplicate key found by the primary key also writes nothing (the error is caught here and
+    the caller's transaction must be rolled back)."""
+    try:
+        taken, reference, _ = connection.execute(
+            FILE_REPORT,
+            {
+                "lock_id": lock_id(organisation_id, idempotency_key),
+                "organisation_id": organisation_id,
+                "key": idempotency_key,
+                "year": year,
+                "prefix": f"TNLD-{year}-",
+                "idempotency": row_json(_IDEMPOTENCY, idempotency_row),
+                "response_body": response_body,
+                "placeholder": placeholder,
+                "report": row_json(_REPORTS, report),
+                "investigation": row_json(_INVESTIGATIONS, investigation),
+                "event": row_json(_EVENTS, event),
+                "deliveries": row_json(_DELIVERIES, deliveries),
+                "audit": row_json(_AUDIT, audit),
+                "channel": WAKE_CHANNEL,
+            },
+        ).one()
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != "23505":  # unique_violation
+            raise
+        return True, None
+    return bool(taken), reference
