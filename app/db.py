@@ -9,10 +9,11 @@ for the lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
@@ -140,17 +141,23 @@ def session_factory() -> sessionmaker[Session]:
     return _session_factory
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """FastAPI dependency: one session per request, closed afterwards.
 
-    The session keeps one connection for the whole request: a request that commits more than
-    once (the Idempotency-Key claim, then the report) checks a connection out, and pings it,
-    once instead of per transaction."""
-    with (
-        get_engine().connect() as connection,
-        Session(bind=connection, expire_on_commit=False) as session,
-    ):
+    Made on the event loop, where it costs no I/O: the session checks a connection out at its
+    first statement (in the worker thread that runs the dependency or endpoint) and gives it back
+    when its transaction ends. A request that commits its work leaves nothing to do here; one
+    that leaves a transaction open (a read, an error) has it rolled back in a worker thread, so
+    the round trip never blocks the event loop. Each thread-pool hop costs CPU on the hot path,
+    which is why this is not a sync generator (two hops)."""
+    session = session_factory()()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
 def is_postgresql(session: Session) -> bool:

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -35,23 +35,27 @@ def hash_api_key(raw_key: str) -> str:
     return hmac.new(get_settings().secret_key_bytes, raw_key.encode(), hashlib.sha256).hexdigest()
 
 
+#: Every request pays for this lookup: built once, plain columns (no ORM entities), run on the
+#: session's connection (no ORM execution layer).
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.last_used_at,
+        Organisation.id,
+        Organisation.name,
+        Organisation.kind,
+        Organisation.district_code,
+    )
+    .join(Organisation, ApiKey.organisation_id == Organisation.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 def authenticate(session: Session, *, raw_key: str) -> Principal:
     """The principal behind a bearer key; revoked or unknown keys are refused alike."""
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
         raise Unauthenticated("Invalid API key")
-    # Plain columns, not ORM entities: every request pays for this lookup.
-    row = session.execute(
-        select(
-            ApiKey.id,
-            ApiKey.last_used_at,
-            Organisation.id,
-            Organisation.name,
-            Organisation.kind,
-            Organisation.district_code,
-        )
-        .join(Organisation, ApiKey.organisation_id == Organisation.id)
-        .where(ApiKey.key_hash == hash_api_key(raw_key), ApiKey.revoked_at.is_(None))
-    ).first()
+    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": hash_api_key(raw_key)}).first()
     if row is None:
         raise Unauthenticated("Invalid or revoked API key")
     key_id, last_used_at, organisation_id, name, kind, district_code = row

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Organisation, OrganisationKind
@@ -27,25 +27,28 @@ class Route:
     kind: OrganisationKind
 
 
+#: Every filing asks this: built once, plain columns (no ORM entities).
+_RECIPIENTS = (
+    select(
+        Organisation.id,
+        Organisation.name,
+        Organisation.kind,
+        Organisation.notify_emails,
+        Organisation.webhook_url,
+    )
+    .where(
+        or_(
+            Organisation.kind == OrganisationKind.inspectorate,
+            (Organisation.kind == OrganisationKind.police)
+            & (Organisation.district_code == bindparam("district_code")),
+        )
+    )
+    .order_by(Organisation.kind, Organisation.created_at, Organisation.id)
+)
+
+
 def routes_for(session: Session, *, district_code: str) -> list[Route]:
-    # Plain columns, not ORM entities: every filing asks this.
-    recipients = session.execute(
-        select(
-            Organisation.id,
-            Organisation.name,
-            Organisation.kind,
-            Organisation.notify_emails,
-            Organisation.webhook_url,
-        )
-        .where(
-            or_(
-                Organisation.kind == OrganisationKind.inspectorate,
-                (Organisation.kind == OrganisationKind.police)
-                & (Organisation.district_code == district_code),
-            )
-        )
-        .order_by(Organisation.kind, Organisation.created_at, Organisation.id)
-    ).all()
+    recipients = session.connection().execute(_RECIPIENTS, {"district_code": district_code}).all()
     routes: list[Route] = []
     if not any(r.kind is OrganisationKind.police for r in recipients):
         routes.append(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, inspect, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -21,7 +21,7 @@ from app.audit.service import audit_row
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
-from app.db import Base, is_postgresql
+from app.db import is_postgresql
 from app.divisions.service import find_division
 from app.errors import (
     FieldError,
@@ -152,12 +152,7 @@ def check_report(
         )
 
 
-def to_read(report: Report, *, submitted_by: OrganisationRef | None = None) -> ReportRead:
-    """The API view of a report; ``submitted_by`` spares loading the organisation (filing)."""
-    if submitted_by is None:
-        submitted_by = OrganisationRef(
-            id=report.submitted_by.id, name=report.submitted_by.name, kind=report.submitted_by.kind
-        )
+def to_read(report: Report) -> ReportRead:
     return ReportRead.model_validate(
         {
             "id": report.id,
@@ -177,7 +172,11 @@ def to_read(report: Report, *, submitted_by: OrganisationRef | None = None) -> R
             "employer_name": report.employer_name,
             "victims": report.victims,
             "reporter": report.reporter,
-            "submitted_by": submitted_by,
+            "submitted_by": OrganisationRef(
+                id=report.submitted_by.id,
+                name=report.submitted_by.name,
+                kind=report.submitted_by.kind,
+            ),
             "received_at": report.received_at,
             "late": report.late,
             "investigation_id": report.investigation.id if report.investigation else None,
@@ -328,56 +327,59 @@ def _file_in_steps(
     )
 
 
-def _column_values(instance: Base) -> dict[str, Any]:
-    """The column values set on a new (transient) model instance, for a Core insert."""
-    state = inspect(instance)
-    return {
-        attr.key: state.dict[attr.key]
-        for attr in state.mapper.column_attrs
-        if attr.key in state.dict
-    }
-
-
 def _build_rows(
     session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
 ) -> FilingRows:
     """The report (under a placeholder reference), its investigation, its notifications (the
     outbox) and its audit events, built up front as column values: filing is the hot path, and
-    the unit of work's bookkeeping would cost more than the statements themselves."""
+    model instances and the unit of work's bookkeeping would cost more than the statements."""
     routes = routes_for(session, district_code=data.district_code)
     counts = count_outcomes(victims)
     received_at = clock.now()
     report_id = uuid.uuid4()
     placeholder = numbering.placeholder(report_id)
-    report = Report(
-        id=report_id,
+    occurred_at = data.occurred_at.astimezone(UTC)
+    report: dict[str, Any] = {
+        "id": report_id,
+        "reference": placeholder,
+        "category": data.category,
+        "severity": counts.severity,
+        "dead_count": counts.dead,
+        "seriously_injured_count": counts.seriously_injured,
+        "minor_injury_count": counts.minor_injury,
+        "occurred_at": occurred_at,
+        "district_code": data.district_code,
+        "commune": data.commune,
+        "address": data.address,
+        "summary": data.summary,
+        "initial_cause": data.initial_cause,
+        "measures_taken": data.measures_taken,
+        "employer_name": data.employer_name,
+        "victims": victims,
+        "reporter": data.reporter.model_dump(mode="json"),
+        "submitted_by_id": principal.organisation_id,
+        "received_at": received_at,
+        "late": received_at - data.occurred_at > LATE_AFTER,
+        "version": 1,
+        "updated_at": received_at,
+    }
+    investigation, opened = new_investigation(
+        report_id=report_id,
         reference=placeholder,
-        category=data.category,
-        severity=counts.severity,
-        dead_count=counts.dead,
-        seriously_injured_count=counts.seriously_injured,
-        minor_injury_count=counts.minor_injury,
-        occurred_at=data.occurred_at.astimezone(UTC),
         district_code=data.district_code,
-        commune=data.commune,
-        address=data.address,
-        summary=data.summary,
-        initial_cause=data.initial_cause,
-        measures_taken=data.measures_taken,
-        employer_name=data.employer_name,
-        victims=victims,
-        reporter=data.reporter.model_dump(mode="json"),
-        submitted_by_id=principal.organisation_id,
+        severity=counts.severity,
+        occurred_at=occurred_at,
         received_at=received_at,
-        late=received_at - data.occurred_at > LATE_AFTER,
-        version=1,
-        updated_at=received_at,
     )
-    investigation, opened = new_investigation(report=report)
-    submitter = OrganisationRef(
-        id=principal.organisation_id, name=principal.organisation_name, kind=principal.kind
-    )
-    body = to_read(report, submitted_by=submitter).model_dump(mode="json")
+    body = ReportRead.model_validate(
+        {
+            **report,
+            "submitted_by": OrganisationRef(
+                id=principal.organisation_id, name=principal.organisation_name, kind=principal.kind
+            ),
+            "investigation_id": investigation["id"],
+        }
+    ).model_dump(mode="json")
     event, deliveries = outbox_rows(
         report_id=report_id, event_type="report.created", payload=body, routes=routes
     )
@@ -389,8 +391,8 @@ def _build_rows(
         changes={"severity": counts.severity.value, "category": data.category.value},
     )
     return FilingRows(
-        report=_column_values(report),
-        investigation=_column_values(investigation),
+        report=report,
+        investigation=investigation,
         event=event,
         deliveries=deliveries,
         audit=[opened, filed],
