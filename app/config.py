@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
 
     db_pool_size: int = Field(default=10, ge=1)
+    #: Threads per server process that run the request handlers' blocking (database) work.
+    #: Python runs one thread at a time: beyond a few, threads only queue for the interpreter
+    #: lock and cost CPU in hand-overs (bench/README.md, Intake: 4 threads filed 40% more
+    #: reports per second than 40 on two CPUs). Slow requests (statistics, exports) share them.
+    request_threads: int = Field(default=4, ge=1, le=256)
     db_max_overflow: int = Field(default=20, ge=0)
 
     @field_validator("retry_schedule")

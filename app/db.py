@@ -8,12 +8,15 @@ for the lock instead of failing with "database is locked".
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
+from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
@@ -77,6 +80,13 @@ def normalise_url(raw: str) -> URL:
     return url
 
 
+logger = logging.getLogger(__name__)
+
+_SQLITE_BEGIN = "tnld_sqlite_begin"
+#: Execution options of a session that only reads (HTTP GET and HEAD).
+READ_ONLY = {_SQLITE_BEGIN: "DEFERRED"}
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -93,7 +103,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that later writes can fail at once with SQLITE_BUSY; taking
         # the write lock up front makes concurrent writers queue on the busy timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (READ_ONLY) begin deferred: in WAL mode they then block no writer, even while
+        # the request waits for a thread with its transaction open.
+        if connection.get_execution_options().get(_SQLITE_BEGIN) == "DEFERRED":
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_engine(raw_url: str | None = None) -> Engine:
@@ -116,23 +131,28 @@ def build_engine(raw_url: str | None = None) -> Engine:
 
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
+_read_only_session_factory: sessionmaker[Session] | None = None
 
 
 def get_engine() -> Engine:
-    global _engine, _session_factory
+    global _engine, _session_factory, _read_only_session_factory
     if _engine is None:
         _engine = build_engine()
         _session_factory = sessionmaker(_engine, expire_on_commit=False)
+        _read_only_session_factory = sessionmaker(
+            _engine.execution_options(**READ_ONLY), expire_on_commit=False
+        )
     return _engine
 
 
 def reset_engine() -> None:
     """Forget the engine (after settings changed, e.g. in tests)."""
-    global _engine, _session_factory
+    global _engine, _session_factory, _read_only_session_factory
     if _engine is not None:
         _engine.dispose()
     _engine = None
     _session_factory = None
+    _read_only_session_factory = None
 
 
 def session_factory() -> sessionmaker[Session]:
@@ -141,21 +161,50 @@ def session_factory() -> sessionmaker[Session]:
     return _session_factory
 
 
-async def get_session() -> AsyncIterator[Session]:
+#: Threads that end a request's open transaction: apart from the request threads
+#: (``TNLD_REQUEST_THREADS``), because a transaction waiting for one of those could hold locks
+#: (SQLite's write lock, PostgreSQL row locks) that the requests occupying them wait for.
+_CLOSING_THREADS: RunVar[CapacityLimiter] = RunVar("tnld_closing_threads")
+
+
+def _closing_threads() -> CapacityLimiter:
+    try:
+        return _CLOSING_THREADS.get()
+    except LookupError:
+        limiter = CapacityLimiter(64)
+        _CLOSING_THREADS.set(limiter)
+        return limiter
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: one session per request, closed afterwards.
 
     Made on the event loop, where it costs no I/O: the session checks a connection out at its
-    first statement (in the worker thread that runs the dependency or endpoint) and gives it back
-    when its transaction ends. A request that commits its work leaves nothing to do here; one
-    that leaves a transaction open (a read, an error) has it rolled back in a worker thread, so
-    the round trip never blocks the event loop. Each thread-pool hop costs CPU on the hot path,
-    which is why this is not a sync generator (two hops)."""
-    session = session_factory()()
+    first statement (in the thread that runs the dependency or endpoint) and gives it back when
+    its transaction ends. A request that committed its work leaves nothing to do here; one that
+    left a transaction open (a read, an error) has it rolled back in a thread, so the round trip
+    never blocks the event loop. (A sync generator would cost two thread hops per request.)
+
+    GET and HEAD requests only read: their session begins its transactions as reads (on SQLite,
+    without the database's write lock)."""
+    get_engine()
+    factory = _read_only_session_factory if request.method in ("GET", "HEAD") else _session_factory
+    assert factory is not None
+    session = factory()
+    failed = False
     try:
         yield session
+    except BaseException:
+        failed = True
+        raise
     finally:
         if session.in_transaction():
-            await to_thread.run_sync(session.close)
+            if not failed and request.method not in ("GET", "HEAD"):
+                # A write that succeeded commits before it returns; a transaction opened after
+                # the commit (a lazy load while serialising) would hold SQLite's write lock
+                # while waiting for a thread. The tests fail on this message.
+                logger.warning("%s %s left a transaction open", request.method, request.url.path)
+            await to_thread.run_sync(session.close, limiter=_closing_threads())
         else:
             session.close()
 

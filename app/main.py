@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -39,6 +40,8 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
+    # Sync endpoints and dependencies run in anyio's thread pool (default 40 threads).
+    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
     stop_worker = start_embedded_worker() if settings.embedded_worker else None
     try:
         yield

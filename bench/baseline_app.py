@@ -5,8 +5,9 @@ as one row with the same driver (psycopg 3 via SQLAlchemy, same pool size), comm
 No authentication, no validation, no idempotency: the floor under the same server stack.
 
 Served exactly as ``tnld serve`` serves the service: ``uvicorn.run(..., factory=True,
-log_level="info", proxy_headers=True)``. Usage:
-``python bench/baseline_app.py --port 8001 --database-url postgresql://...``
+log_level="info", proxy_headers=True)``, with the same number of request threads (anyio's
+thread pool; ``TNLD_REQUEST_THREADS`` for tnld). Usage:
+``python bench/baseline_app.py --port 8001 --database-url postgresql://... [--threads 4]``
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Body, FastAPI
 from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
@@ -35,7 +39,14 @@ def create_app() -> FastAPI:
     url = os.environ["BASELINE_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     metadata.create_all(engine)
-    app = FastAPI(title="baseline")
+    threads = int(os.environ["BASELINE_THREADS"])
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    app = FastAPI(title="baseline", lifespan=lifespan)
 
     @app.post("/items", status_code=201)
     def create_item(body: dict[str, Any] = Body()) -> dict[str, str]:
@@ -56,8 +67,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--database-url", required=True)
+    parser.add_argument("--threads", type=int, default=4, help="request threads (as tnld's)")
     args = parser.parse_args()
     os.environ["BASELINE_DATABASE_URL"] = args.database_url
+    os.environ["BASELINE_THREADS"] = str(args.threads)
     uvicorn.run(
         "baseline_app:create_app",
         factory=True,

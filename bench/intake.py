@@ -3,7 +3,8 @@
 Runs on loopback and stops by itself:
 1. creates a PostgreSQL database (default ``tnld_bench_intake``, dropped at the end),
 2. serves ``bench/baseline_app.py`` (one JSON row inserted per POST, same driver, same uvicorn
-   settings) and measures it,
+   settings, same number of request threads) and measures it (with ``--also-default``, also
+   with anyio's default 40 threads, for reference),
 3. serves ``tnld serve`` on that database with ``TNLD_EMBEDDED_WORKER=false`` (so sending
    notifications does not compete for the two CPUs; the outbox rows are still written in each
    report's transaction), creates through the API an enterprise, the police of district 643
@@ -16,8 +17,8 @@ reports (a fresh Idempotency-Key each) back to back for a warm-up, then for the 
 The client is a minimal HTTP/1.1 writer/reader on asyncio streams, so it costs the server's CPUs
 as little as possible.
 
-Usage: ``.venv/bin/python bench/intake.py [--clients 16] [--workers 1] [--seconds 20]
-[--sqlite-seconds 10]
+Usage: ``.venv/bin/python bench/intake.py [--clients 16] [--workers 1] [--threads 4]
+[--also-default] [--seconds 20] [--sqlite-seconds 10]
 [--database-url postgresql://postgres@127.0.0.1:5432/tnld_bench_intake]``
 """
 
@@ -39,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from app.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_bench_intake"
@@ -47,6 +50,7 @@ TARGET_RATE = 300.0
 TARGET_P95_MS = 100.0
 TARGET_RATIO = 0.40
 WARM_UP_SECONDS = 3.0
+ANYIO_DEFAULT_THREADS = 40
 
 
 def free_port() -> int:
@@ -329,6 +333,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--sqlite-seconds", type=float, default=10.0)
     parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=Settings.model_fields["request_threads"].default,
+        help="request threads of both servers (TNLD_REQUEST_THREADS; default: tnld's)",
+    )
+    parser.add_argument(
+        "--also-default",
+        action="store_true",
+        help=f"also measure the baseline with anyio's default {ANYIO_DEFAULT_THREADS} threads",
+    )
     args = parser.parse_args()
 
     header = (
@@ -339,22 +354,26 @@ def main() -> None:
     print(f"{args.clients} clients on loopback, {WARM_UP_SECONDS:.0f} s warm-up, then measured")
     with postgres_database(args.database_url):
         baseline_env = _env(BASELINE_DATABASE_URL=args.database_url)
-        with serve(
-            [
+
+        def measure_baseline(threads: int) -> Result:
+            command = [
                 sys.executable,
                 str(ROOT / "bench" / "baseline_app.py"),
                 "--database-url",
                 args.database_url,
-            ],
-            baseline_env,
-            workdir,
-            "/openapi.json",
-        ) as server:
-            baseline = run_load(
-                server.port, "/items", {}, clients=args.clients, seconds=args.seconds
-            )
+                "--threads",
+                str(threads),
+            ]
+            with serve(command, baseline_env, workdir, "/openapi.json") as server:
+                return run_load(
+                    server.port, "/items", {}, clients=args.clients, seconds=args.seconds
+                )
+
+        baseline = measure_baseline(args.threads)
+        baseline_default = measure_baseline(ANYIO_DEFAULT_THREADS) if args.also_default else None
 
         env = tnld_env(args.database_url)
+        env["TNLD_REQUEST_THREADS"] = str(args.threads)
         tnld_serve = [str(BIN / "tnld"), "serve", "--workers", str(args.workers)]
         with serve(tnld_serve, env, workdir, "/readyz") as server:
             key = set_up_organisations(server, env, workdir)
@@ -369,6 +388,7 @@ def main() -> None:
     sqlite_dir = workdir / "sqlite"
     sqlite_dir.mkdir()
     env = tnld_env(f"sqlite:///{sqlite_dir / 'bench.db'}")
+    env["TNLD_REQUEST_THREADS"] = str(args.threads)
     with serve([str(BIN / "tnld"), "serve"], env, sqlite_dir, "/readyz") as server:
         key = set_up_organisations(server, env, sqlite_dir)
         on_sqlite = run_load(
@@ -383,8 +403,11 @@ def main() -> None:
     locked_in_responses = sum("database is locked" in b for b in on_sqlite.error_bodies)
 
     print(f"\nPostgreSQL, {args.seconds:.0f} s measured\n{header}")
-    print(row("baseline (1 INSERT per POST)", baseline))
-    print(row("tnld POST /api/v1/reports", intake))
+    print(row(f"baseline (1 INSERT per POST), {args.threads} threads", baseline))
+    if baseline_default is not None:
+        print(row(f"baseline, {ANYIO_DEFAULT_THREADS} threads (anyio's default)", baseline_default))
+    workers = f", {args.workers} processes" if args.workers > 1 else ""
+    print(row(f"tnld POST /api/v1/reports, {args.threads} threads{workers}", intake))
     ratio = intake.rate / baseline.rate if baseline.rate else 0.0
     print(f"\ntnld / baseline: {ratio:.0%}")
     print(f"\nSQLite, {args.sqlite_seconds:.0f} s measured\n{header}")

@@ -82,10 +82,18 @@ def empty_all_tables() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_state() -> Iterator[None]:
+def _clean_state(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     clock.freeze(None)
     empty_all_tables()
+    # app.db.get_session: a write that succeeded must not leave a transaction open.
+    left_open = [
+        r.getMessage()
+        for phase in ("setup", "call")
+        for r in caplog.get_records(phase)
+        if "left a transaction open" in r.getMessage()
+    ]
+    assert left_open == []
 
 
 @pytest.fixture

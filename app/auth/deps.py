@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.service import authenticate
-from app.db import get_session
+from app.db import get_session, is_postgresql
 from app.errors import Forbidden, Unauthenticated
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -26,7 +26,13 @@ def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated()
-    return authenticate(session, raw_key=credentials.credentials)
+    principal = authenticate(session, raw_key=credentials.credentials)
+    if not is_postgresql(session):
+        # A SQLite transaction holds the database's write lock (BEGIN IMMEDIATE, app/db.py):
+        # not kept while this request waits for a thread for its endpoint, or requests holding
+        # the lock and requests waiting for it could take every thread between them.
+        session.rollback()
+    return principal
 
 
 def require(*kinds: OrganisationKind) -> Callable[[Principal], Awaitable[Principal]]:

@@ -61,6 +61,10 @@ def authenticate(session: Session, *, raw_key: str) -> Principal:
     key_id, last_used_at, organisation_id, name, kind, district_code = row
     now = clock.now()
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        # In a transaction of its own that begins with the write: on SQLite a read transaction
+        # (GET requests begin deferred) that turns into a write can fail at once with
+        # SQLITE_BUSY instead of waiting for the lock.
+        session.rollback()
         session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
         session.commit()
     return Principal(

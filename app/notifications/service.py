@@ -98,10 +98,13 @@ def acknowledge(session: Session, *, principal: Principal, delivery_id: uuid.UUI
             object_id=delivery_id,
             changes={"acknowledged_at": now.isoformat()},
         )
-    session.commit()
-    return session.scalars(
+    # Read before the commit: a read after it would open a transaction that stays open while
+    # the response is serialised in another thread.
+    delivery = session.scalars(
         select(Delivery).where(mine).execution_options(populate_existing=True)
     ).one()
+    session.commit()
+    return delivery
 
 
 def list_undelivered(
@@ -159,6 +162,6 @@ def retry(session: Session, *, principal: Principal, delivery_id: uuid.UUID) -> 
     )
     if is_postgresql(session):
         session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+    session.refresh(delivery)  # before the commit, as in acknowledge()
     session.commit()
-    session.refresh(delivery)
     return delivery

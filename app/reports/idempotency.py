@@ -90,11 +90,13 @@ def claim(
         if existing.state == COMPLETED:
             assert existing.response_status is not None
             assert existing.response_body is not None
-            return StoredResponse(
+            stored = StoredResponse(
                 status=existing.response_status,
                 body=json.loads(existing.response_body),
                 location=existing.location,
             )
+            session.rollback()  # nothing to write: end the transaction (and free SQLite's lock)
+            return stored
         if clock.now() - existing.created_at < STALE_CLAIM:
             raise IdempotentRequestInFlight(
                 "A request with this Idempotency-Key is still being processed; retry later"
