@@ -1,9 +1,11 @@
 """Idempotency keys for POST /reports (contract, Reports).
 
-A key is claimed in a transaction of its own before the report is processed, so that a second
-request with the same key sees it at once: while the first is in flight it gets 409, after it
-completed the stored response, and with a different body 422. The completion is written in the
-report's own transaction, so a stored response always matches a stored report.
+The general path (SQLite, and amendments): a key is claimed in a transaction of its own before
+the report is processed, so that a second request with the same key sees it at once: while the
+first is in flight it gets 409, after it completed the stored response, and with a different
+body 422. The completion is written in the report's own transaction, so a stored response always
+matches a stored report. On PostgreSQL a filing claims and completes its key in its one
+statement (app.reports.single_statement); a key found already used comes back here.
 """
 
 from __future__ import annotations
