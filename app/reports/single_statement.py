@@ -59,6 +59,7 @@ _EVENTS: Table = NotificationEvent.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _IDEMPOTENCY: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
+_IDEMPOTENCY_KEY = _IDEMPOTENCY.primary_key.name
 
 _CLAIM = """
 claim_lock AS (
@@ -201,7 +202,8 @@ def file_report(
             },
         ).one()
     except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) != "23505":  # unique_violation
+        diag = getattr(error.orig, "diag", None)
+        if getattr(diag, "constraint_name", None) != _IDEMPOTENCY_KEY:
             raise
         return True, None
     return bool(taken), reference

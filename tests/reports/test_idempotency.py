@@ -253,3 +253,67 @@ def test_stored_response_carries_the_reference_not_the_placeholder(
     assert record.response_body is not None
     assert json.loads(record.response_body) == first.json()
     assert "PENDING-" not in record.response_body
+
+
+@pytest.mark.postgres_only
+def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
+    live_server: str, enterprise: Org
+) -> None:
+    # A duplicate that commits between the statement's snapshot and its insert of the key: the
+    # primary key refuses it, nothing is written (no number taken), and the stored response is
+    # replayed by the general path.
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        first = http.post(
+            "/api/v1/reports",
+            json=report_body(),
+            headers={**enterprise.headers, "Idempotency-Key": "k-0"},
+        )
+    assert first.status_code == 201
+    year = int(first.json()["reference"].split("-")[1])
+    digest = idempotency.request_hash(
+        ReportCreate.model_validate(report_body()).model_dump(mode="json")
+    )
+    responses: list[httpx.Response] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=live_server, timeout=30) as http:
+            responses.append(
+                http.post(
+                    "/api/v1/reports",
+                    json=report_body(),
+                    headers={**enterprise.headers, "Idempotency-Key": "k-1"},
+                )
+            )
+
+    with get_engine().connect() as other:
+        # Holds the year's number while the duplicate's key is written.
+        other.execute(
+            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
+        )
+        other.execute(
+            text(
+                "INSERT INTO idempotency_records (organisation_id, key, request_hash, state, "
+                "response_status, response_body, location, created_at, completed_at) VALUES "
+                "(:org, 'k-1', :digest, 'completed', 201, :body, '/api/v1/reports/x', now(), now())"
+            ),
+            {"org": uuid.UUID(enterprise.id), "digest": digest, "body": json.dumps({"stored": 1})},
+        )
+        poster = threading.Thread(target=post)
+        poster.start()
+        poster.join(timeout=1)  # the statement now waits for the year's number
+        other.commit()
+    poster.join()
+
+    (response,) = responses
+    assert response.status_code == 201, response.text
+    assert response.json() == {"stored": 1}
+    assert response.headers["Idempotent-Replayed"] == "true"
+    assert _report_count() == 1
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        after = http.post(
+            "/api/v1/reports",
+            json=report_body(),
+            headers={**enterprise.headers, "Idempotency-Key": "k-2"},
+        )
+    # No number was used up by the refused statement.
+    assert after.json()["reference"] == f"TNLD-{year}-000002"
