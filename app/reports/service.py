@@ -274,7 +274,7 @@ def _file_in_one_statement(
                 "A request with this Idempotency-Key is still being processed; retry later"
             )
         return None
-    session.commit()
+    session.commit()  # committed with the statement already: this ends the session's transaction
     return idempotency.Outcome(
         201, {**rows.body, "reference": reference}, rows.location, replayed=False
     )

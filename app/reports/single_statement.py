@@ -5,15 +5,16 @@ Filing is the service's hot path, and its cost is the number of statements the p
 rows that :mod:`app.reports.service` builds (report, investigation, outbox event and deliveries,
 audit events, the Idempotency-Key's stored response) are written with one statement of
 data-modifying CTEs, which also takes the year's reference number and wakes the notification
-worker. The year's sequence row is then locked only for that statement and the commit.
+worker, and whose COMMIT travels in the same round trip. The year's sequence row is then locked
+only for that statement and its commit, not while a thread waits for the GIL.
 
 Idempotency (contract, Reports): the key is guarded by a transaction-level advisory lock on
-(organisation, key). A second request with the same key while the first's statement runs finds
-the lock taken and gets 409 at once. If the key is already stored, nothing is written and the
-caller answers from the stored record (replay, or 422 for a different body) through the general
-path in :mod:`app.reports.idempotency`. The primary key of ``idempotency_records`` stays the
-final guard: a duplicate that slips between snapshot and lock fails on it, writes nothing, and
-takes the general path too.
+(organisation, key) (tnld takes no other advisory locks). A second request with the same key
+while the first's statement and commit run finds the lock taken and gets 409 at once. If the
+key is already stored, nothing is written and the caller answers from the stored record (replay,
+or 422 for a different body) through the general path in :mod:`app.reports.idempotency`. The
+primary key of ``idempotency_records`` stays the final guard: a duplicate that slips between
+snapshot and lock fails on it, writes nothing, and takes the general path too.
 
 SQLite (one writer at a time, no round trips) takes the general path always.
 """
