@@ -7,10 +7,20 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Table
 
 from app.audit.models import AuditEvent
 from app.reports.models import Report
-from app.reports.single_statement import lock_id, row_json
+from app.reports.single_statement import (
+    _AUDIT,
+    _DELIVERIES,
+    _EVENTS,
+    _IDEMPOTENCY,
+    _INVESTIGATIONS,
+    _REPORTS,
+    lock_id,
+    row_json,
+)
 
 
 def test_python_side_defaults_are_applied_and_serial_keys_left_out() -> None:
@@ -54,3 +64,15 @@ def test_lock_ids_are_per_organisation_and_key() -> None:
     assert lock_id(org, "k") != lock_id(org, "k2")
     assert lock_id(org, "k") != lock_id(uuid.uuid4(), "k")
     assert -(2**63) <= lock_id(org, "k") < 2**63
+
+
+@pytest.mark.parametrize(
+    "table",
+    [_REPORTS, _INVESTIGATIONS, _EVENTS, _DELIVERIES, _AUDIT, _IDEMPOTENCY],
+    ids=lambda t: t.name,
+)
+def test_no_written_column_relies_on_a_server_default(table: Table) -> None:
+    # jsonb_populate_record gives NULL for a column the row leaves out, and the statement
+    # writes every column: a server-side default would be overridden. A column that needs one
+    # must get a Python-side default (applied by row_json) or be set where the rows are built.
+    assert [c.name for c in table.columns if c.server_default is not None] == []
