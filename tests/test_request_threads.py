@@ -63,8 +63,9 @@ def test_reads_writes_and_refusals_interleave_on_one_request_thread(
         ("GET", investigation, inspectorate, None, {200}),
     ]
     writer = [("POST", f"{API}/reports", enterprise, report_body(), {201})]
-    # Locks the investigation's row, then is refused (a closed investigation cannot reopen).
-    refused = [("PATCH", investigation, inspectorate, {"status": "open"}, {200, 409})]
+    # Locks the investigation's row, then is refused (open cannot jump to closed): the request
+    # ends with its transaction, and the row lock, still open.
+    refused = [("PATCH", investigation, inspectorate, {"status": "closed"}, {409})]
     mixes = [reader * 4, writer * 4, refused * 4, reader * 2 + writer * 2, refused * 2 + reader]
     threads = [threading.Thread(target=run, args=(mixes[i % len(mixes)],)) for i in range(10)]
     for thread in threads:
