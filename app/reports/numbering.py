@@ -25,23 +25,38 @@ def placeholder(report_id: uuid.UUID) -> str:
     return PLACEHOLDER_PREFIX + report_id.hex[:24]
 
 
+def reference_prefix(year: int) -> str:
+    return f"TNLD-{year}-"
+
+
 def format_reference(year: int, value: int) -> str:
-    return f"TNLD-{year}-{value:06d}"
+    return f"{reference_prefix(year)}{value:06d}"
 
 
-# PostgreSQL: one round trip while the lock is held (data-modifying CTEs), and the worker's
-# wake-up (pg_notify is delivered on commit).
-_POSTGRESQL = text(
-    """
-WITH seq AS (
-    INSERT INTO report_sequences (year, last_value) VALUES (CAST(:year AS integer), 1)
+def postgresql_reference_ctes(*, when: str | None = None) -> str:
+    """PostgreSQL CTEs ``seq`` (the year's next number; the year's row stays locked until the
+    transaction ends) and ``ref`` (the reference it gives, as :func:`format_reference` would).
+    Parameters ``:year`` and ``:prefix`` (:func:`reference_prefix`). With ``when``, the name of
+    an earlier CTE, a number is taken only if that CTE has a row."""
+    source = f" FROM {when}" if when else ""
+    # Only a CTE name from the code is interpolated, never a value.
+    return f"""seq AS (
+    INSERT INTO report_sequences (year, last_value) SELECT CAST(:year AS integer), 1{source}
     ON CONFLICT (year) DO UPDATE SET last_value = report_sequences.last_value + 1
     RETURNING last_value
 ), ref AS (
     SELECT CAST(:prefix AS text)
            || lpad(last_value::text, greatest(6, length(last_value::text)), '0') AS reference
     FROM seq
-), r AS (
+)"""  # noqa: S608
+
+
+# PostgreSQL: one round trip while the lock is held (data-modifying CTEs), and the worker's
+# wake-up (pg_notify is delivered on commit).
+_POSTGRESQL = text(
+    "WITH "  # noqa: S608 (no values interpolated)
+    + postgresql_reference_ctes()
+    + """, r AS (
     UPDATE reports SET reference = ref.reference FROM ref
     WHERE reports.id = CAST(:report_id AS uuid) RETURNING 1
 ), i AS (
@@ -96,7 +111,7 @@ def assign_reference(
             _POSTGRESQL,
             {
                 "year": year,
-                "prefix": f"TNLD-{year}-",
+                "prefix": reference_prefix(year),
                 "report_id": report_id,
                 "placeholder": placeholder(report_id),
                 "organisation_id": organisation_id,

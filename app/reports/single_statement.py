@@ -35,6 +35,7 @@ from app.audit.models import AuditEvent
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.notifications.outbox import WAKE_CHANNEL
+from app.reports import numbering
 from app.reports.models import IdempotencyRecord, Report
 
 
@@ -72,15 +73,7 @@ claim_lock AS (
         SELECT 1 FROM idempotency_records
         WHERE organisation_id = CAST(:organisation_id AS uuid) AND key = CAST(:key AS text)
     )
-), seq AS (
-    INSERT INTO report_sequences (year, last_value) SELECT CAST(:year AS integer), 1 FROM unused
-    ON CONFLICT (year) DO UPDATE SET last_value = report_sequences.last_value + 1
-    RETURNING last_value
-), ref AS (
-    SELECT CAST(:prefix AS text)
-           || lpad(last_value::text, greatest(6, length(last_value::text)), '0') AS reference
-    FROM seq
-)"""
+), """ + numbering.postgresql_reference_ctes(when="unused")  # noqa: S608
 
 _ROWS = {
     "k": _insert(
@@ -192,7 +185,7 @@ def file_report(
         "organisation_id": organisation_id,
         "key": idempotency_key,
         "year": year,
-        "prefix": f"TNLD-{year}-",
+        "prefix": numbering.reference_prefix(year),
         "idempotency": row_json(_IDEMPOTENCY, idempotency_row),
         "response_body": response_body,
         "placeholder": placeholder,
