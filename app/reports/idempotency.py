@@ -58,6 +58,24 @@ def serialise(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
+def completed_row(
+    *, organisation_id: uuid.UUID, key: str, digest: str, location: str
+) -> dict[str, Any]:
+    """The column values of a key whose 201 response is stored in the same transaction as its
+    report (the body is added where the reference is known: app.reports.single_statement)."""
+    now = clock.now()
+    return {
+        "organisation_id": organisation_id,
+        "key": key,
+        "request_hash": digest,
+        "state": COMPLETED,
+        "response_status": 201,
+        "location": location,
+        "created_at": now,
+        "completed_at": now,
+    }
+
+
 def claim(
     session: Session, *, organisation_id: uuid.UUID, key: str, digest: str
 ) -> StoredResponse | None:

@@ -243,21 +243,16 @@ def _file_in_one_statement(
     :mod:`app.reports.single_statement`). None when the key is already used: the general path
     answers from the stored record."""
     rows = _build_rows(session, principal=principal, data=data, victims=victims)
-    now = clock.now()
     taken, reference = single_statement.file_report(
         session.connection(),
         organisation_id=principal.organisation_id,
         idempotency_key=key,
-        idempotency_row={
-            "organisation_id": principal.organisation_id,
-            "key": key,
-            "request_hash": digest,
-            "state": idempotency.COMPLETED,
-            "response_status": 201,
-            "location": rows.location,
-            "created_at": now,
-            "completed_at": now,
-        },
+        idempotency_row=idempotency.completed_row(
+            organisation_id=principal.organisation_id,
+            key=key,
+            digest=digest,
+            location=rows.location,
+        ),
         response_body=idempotency.serialise(rows.body),
         placeholder=rows.placeholder,
         year=rows.year,
