@@ -188,7 +188,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     GET and HEAD requests only read: their session begins its transactions as reads (on SQLite,
     without the database's write lock)."""
     get_engine()
-    factory = _read_only_session_factory if request.method in ("GET", "HEAD") else _session_factory
+    reads_only = request.method in ("GET", "HEAD")
+    factory = _read_only_session_factory if reads_only else _session_factory
     assert factory is not None
     session = factory()
     failed = False
@@ -199,7 +200,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         raise
     finally:
         if session.in_transaction():
-            if not failed and request.method not in ("GET", "HEAD"):
+            if not failed and not reads_only:
                 # A write that succeeded commits before it returns; a transaction opened after
                 # the commit (a lazy load while serialising) would hold SQLite's write lock
                 # while waiting for a thread. The tests fail on this message.
