@@ -152,12 +152,13 @@ def serve(command: list[str], env: dict[str, str], cwd: Path, ready_path: str) -
                 process.wait()
 
 
-def tnld_env(database_url: str) -> dict[str, str]:
+def tnld_env(database_url: str, *, threads: int) -> dict[str, str]:
     return _env(
         TNLD_DATABASE_URL=database_url,
         TNLD_SECRET_KEY=SECRET_KEY,
         # The delivery worker would take CPU from the intake; deliveries are still written.
         TNLD_EMBEDDED_WORKER="false",
+        TNLD_REQUEST_THREADS=str(threads),
     )
 
 
@@ -372,8 +373,7 @@ def main() -> None:
         baseline = measure_baseline(args.threads)
         baseline_default = measure_baseline(ANYIO_DEFAULT_THREADS) if args.also_default else None
 
-        env = tnld_env(args.database_url)
-        env["TNLD_REQUEST_THREADS"] = str(args.threads)
+        env = tnld_env(args.database_url, threads=args.threads)
         tnld_serve = [str(BIN / "tnld"), "serve", "--workers", str(args.workers)]
         with serve(tnld_serve, env, workdir, "/readyz") as server:
             key = set_up_organisations(server, env, workdir)
@@ -387,8 +387,7 @@ def main() -> None:
 
     sqlite_dir = workdir / "sqlite"
     sqlite_dir.mkdir()
-    env = tnld_env(f"sqlite:///{sqlite_dir / 'bench.db'}")
-    env["TNLD_REQUEST_THREADS"] = str(args.threads)
+    env = tnld_env(f"sqlite:///{sqlite_dir / 'bench.db'}", threads=args.threads)
     with serve([str(BIN / "tnld"), "serve"], env, sqlite_dir, "/readyz") as server:
         key = set_up_organisations(server, env, sqlite_dir)
         on_sqlite = run_load(
