@@ -30,6 +30,14 @@ def _post(client: TestClient, org: Org, key: str, body: dict[str, Any] | None = 
     )
 
 
+def _post_live(live_server: str, org: Org, key: str) -> httpx.Response:
+    """A valid report posted to the real server (for tests that need real concurrency)."""
+    with httpx.Client(base_url=live_server, timeout=30) as http:
+        return http.post(
+            "/api/v1/reports", json=report_body(), headers={**org.headers, "Idempotency-Key": key}
+        )
+
+
 def _report_count() -> int:
     with session_factory()() as session:
         return session.scalar(select(func.count()).select_from(Report)) or 0
@@ -215,12 +223,7 @@ def test_identical_posts_racing_file_exactly_one_report(
     assert len({r.json()["id"] for r in created}) == 1
     assert sum("Idempotent-Replayed" not in r.headers for r in created) == 1
     assert _report_count() == 1
-    with httpx.Client(base_url=live_server) as http:
-        replay = http.post(
-            "/api/v1/reports",
-            json=report_body(),
-            headers={**enterprise.headers, "Idempotency-Key": key},
-        )
+    replay = _post_live(live_server, enterprise, key)
     assert replay.status_code == 201
     assert replay.json()["id"] == created[0].json()["id"]
 
@@ -262,12 +265,7 @@ def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
     # A duplicate that commits between the statement's snapshot and its insert of the key: the
     # primary key refuses it, nothing is written (no number taken), and the stored response is
     # replayed by the general path.
-    with httpx.Client(base_url=live_server, timeout=30) as http:
-        first = http.post(
-            "/api/v1/reports",
-            json=report_body(),
-            headers={**enterprise.headers, "Idempotency-Key": "k-0"},
-        )
+    first = _post_live(live_server, enterprise, "k-0")
     assert first.status_code == 201
     year = int(first.json()["reference"].split("-")[1])
     digest = idempotency.request_hash(
@@ -276,14 +274,7 @@ def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
     responses: list[httpx.Response] = []
 
     def post() -> None:
-        with httpx.Client(base_url=live_server, timeout=30) as http:
-            responses.append(
-                http.post(
-                    "/api/v1/reports",
-                    json=report_body(),
-                    headers={**enterprise.headers, "Idempotency-Key": "k-1"},
-                )
-            )
+        responses.append(_post_live(live_server, enterprise, "k-1"))
 
     with get_engine().connect() as other:
         # Holds the year's number while the duplicate's key is written.
@@ -309,11 +300,6 @@ def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
     assert response.json() == {"stored": 1}
     assert response.headers["Idempotent-Replayed"] == "true"
     assert _report_count() == 1
-    with httpx.Client(base_url=live_server, timeout=30) as http:
-        after = http.post(
-            "/api/v1/reports",
-            json=report_body(),
-            headers={**enterprise.headers, "Idempotency-Key": "k-2"},
-        )
+    after = _post_live(live_server, enterprise, "k-2")
     # No number was used up by the refused statement.
     assert after.json()["reference"] == f"TNLD-{year}-000002"
