@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from tests.helpers import Org, post_report, report_body, victim
 
 
-def test_enterprise_files_fatal_accident(client: TestClient, enterprise: Org) -> None:
+def test_enterprise_files_fatal_accident(
+    client: TestClient, enterprise: Org, frozen_clock: Any
+) -> None:
+    # The reference carries the year of received_at: the clock is frozen in 2026 so that the
+    # test does not depend on today's date.
     response = post_report(client, enterprise)
 
     assert response.status_code == 201, response.text
