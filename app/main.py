@@ -19,7 +19,6 @@ from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
-from app.notifications.worker import start_embedded_worker
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.stats.router import router as stats_router
@@ -42,12 +41,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
     # Sync endpoints and dependencies run in anyio's thread pool (default 40 threads).
     to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-    stop_worker = start_embedded_worker() if settings.embedded_worker else None
-    try:
-        yield
-    finally:
-        if stop_worker is not None:
-            stop_worker()
+    # The delivery worker is not here: ``tnld serve`` runs it as a child process
+    # (app.notifications.supervisor), so sending never holds this process's interpreter lock.
+    yield
 
 
 def create_app() -> FastAPI:
