@@ -89,23 +89,24 @@ def _reply(code: int, text: bytes | str) -> str:
 
 
 class SmtpSession:
-    """One SMTP connection, opened at the first message and reused for the next ones.
-
-    ``sessions_opened`` counts connections (the tests check that a batch reuses one)."""
+    """One SMTP connection, opened at the first message and reused for the next ones."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.host, self.port = settings.smtp_host or "", settings.effective_smtp_port
         self.client: smtplib.SMTP | None = None
-        self.sessions_opened = 0
+        #: The current connection was opened (greeting, TLS, login): a break later is retried.
+        self._connected = False
 
     def send(self, message: EmailMessage, *, recipients: list[str]) -> SendResult:
         """Send one message; a connection found dropped is reopened once for it."""
-        reused = self.client is not None
         result, broken = self._send_once(message, recipients)
         if broken:
+            # The connection broke after it was open (a server that cannot be reached at all
+            # is not tried twice): one fresh connection for this message.
+            connected = self._connected
             self.close()
-            if reused:  # the server closed an idle or used connection: one fresh try
+            if connected:
                 result, broken = self._send_once(message, recipients)
                 if broken:
                     self.close()
@@ -116,6 +117,7 @@ class SmtpSession:
         try:
             # smtplib resets the envelope itself after a refused or failed message.
             client = self.client or self._open()
+            self._connected = True
             refused = client.send_message(
                 message, from_addr=settings.smtp_from, to_addrs=recipients
             )
@@ -152,7 +154,6 @@ class SmtpSession:
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS)
         self.client = client  # closed by close() even if what follows fails
-        self.sessions_opened += 1
         if settings.smtp_tls == "starttls":
             client.starttls(context=_tls())
         if settings.smtp_username:
@@ -162,6 +163,7 @@ class SmtpSession:
 
     def close(self) -> None:
         client, self.client = self.client, None
+        self._connected = False
         if client is None:
             return
         try:
