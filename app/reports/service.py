@@ -189,22 +189,16 @@ def to_read(report: Report) -> ReportRead:
 def file_report(
     session: Session, *, principal: Principal, data: ReportCreate, idempotency_key: str
 ) -> idempotency.Outcome:
-    """Validate, store and route a report, exactly once per Idempotency-Key."""
+    """Validate, store and route a report, exactly once per Idempotency-Key.
+
+    One way to write a filing per database: PostgreSQL in one statement
+    (:mod:`app.reports.single_statement`), SQLite in steps under its write lock. Either way the
+    reference is taken where the rows are written, and every row is written once with it."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
     check_report(data, principal=principal, now=clock.now(), victims=victims)
     digest = idempotency.request_hash(data.model_dump(mode="json"))
-    if is_postgresql(session):
-        filed = _file_in_one_statement(
-            session,
-            principal=principal,
-            data=data,
-            victims=victims,
-            key=idempotency_key,
-            digest=digest,
-        )
-        if filed is not None:
-            return filed
-    return _file_in_steps(
+    filing = _file_in_one_statement if is_postgresql(session) else _file_in_steps
+    return filing(
         session,
         principal=principal,
         data=data,
@@ -216,18 +210,21 @@ def file_report(
 
 @dataclass(frozen=True)
 class FilingRows:
-    """Everything a filing writes, as column values, under the report's placeholder reference."""
+    """Everything a filing writes, as column values."""
 
     report: dict[str, Any]
     investigation: dict[str, Any]
     event: dict[str, Any]
     deliveries: list[dict[str, Any]]
     audit: list[dict[str, Any]]
-    #: The 201 response body (its ``reference`` is the placeholder until the number is taken).
+    #: The 201 response body.
     body: dict[str, Any]
     location: str
-    placeholder: str
-    year: int
+
+
+#: How often a PostgreSQL filing whose key was freed meanwhile (an amendment's claim that
+#: failed) tries again.
+_FILING_TRIES = 3
 
 
 def _file_in_one_statement(
@@ -238,41 +235,57 @@ def _file_in_one_statement(
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
-) -> idempotency.Outcome | None:
+) -> idempotency.Outcome:
     """PostgreSQL: claim, store, number and wake in one statement (see
-    :mod:`app.reports.single_statement`). None when the key is already used: the general path
-    answers from the stored record."""
-    rows = _build_rows(session, principal=principal, data=data, victims=victims)
-    taken, reference = single_statement.file_report(
-        session.connection(),
-        organisation_id=principal.organisation_id,
-        idempotency_key=key,
-        idempotency_row=idempotency.completed_row(
+    :mod:`app.reports.single_statement`). A key already used is answered from its stored
+    record, which writes nothing."""
+    for _ in range(_FILING_TRIES):
+        received_at = clock.now()
+        rows = _build_rows(
+            session,
+            principal=principal,
+            data=data,
+            victims=victims,
+            received_at=received_at,
+            reference=numbering.STAND_IN,  # the statement writes the number it takes
+        )
+        taken, reference = single_statement.file_report(
+            session.connection(),
             organisation_id=principal.organisation_id,
-            key=key,
-            digest=digest,
-            location=rows.location,
-        ),
-        response_body=idempotency.serialise(rows.body),
-        placeholder=rows.placeholder,
-        year=rows.year,
-        report=rows.report,
-        investigation=rows.investigation,
-        event=rows.event,
-        deliveries=rows.deliveries,
-        audit=rows.audit,
-    )
-    if reference is None:
+            idempotency_key=key,
+            idempotency_row=idempotency.completed_row(
+                organisation_id=principal.organisation_id,
+                key=key,
+                digest=digest,
+                location=rows.location,
+            ),
+            response_body=idempotency.serialise(rows.body),
+            year=_year(received_at),
+            report=rows.report,
+            investigation=rows.investigation,
+            event=rows.event,
+            deliveries=rows.deliveries,
+            audit=rows.audit,
+        )
+        if reference is not None:
+            session.commit()  # committed with the statement: this ends the session's transaction
+            return idempotency.Outcome(
+                201, {**rows.body, "reference": reference}, rows.location, replayed=False
+            )
         session.rollback()
         if not taken:
             raise IdempotentRequestInFlight(
                 "A request with this Idempotency-Key is still being processed; retry later"
             )
-        return None
-    session.commit()  # committed with the statement already: this ends the session's transaction
-    return idempotency.Outcome(
-        201, {**rows.body, "reference": reference}, rows.location, replayed=False
-    )
+        stored = idempotency.stored(
+            session, organisation_id=principal.organisation_id, key=key, digest=digest
+        )
+        if stored is not None:
+            return idempotency.Outcome(
+                stored.status, stored.body, stored.location or "", replayed=True
+            )
+        # The key was freed after the statement found it used: file again.
+    raise IdempotentRequestInFlight("Could not claim the Idempotency-Key; retry later")
 
 
 def _file_in_steps(
@@ -284,15 +297,26 @@ def _file_in_steps(
     key: str,
     digest: str,
 ) -> idempotency.Outcome:
-    """The general path: claim the key (committed), write the rows, take the number, commit."""
+    """SQLite: claim the key (committed), then in one transaction take the number and write
+    the rows with it, and commit. The transaction holds the database's write lock from its
+    first statement, so taking the number first costs no longer lock."""
     stored = idempotency.claim(
         session, organisation_id=principal.organisation_id, key=key, digest=digest
     )
     if stored is not None:
         return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
-        rows = _build_rows(session, principal=principal, data=data, victims=victims)
+        received_at = clock.now()
         connection = session.connection()
+        reference = numbering.take_reference(connection, year=_year(received_at))
+        rows = _build_rows(
+            session,
+            principal=principal,
+            data=data,
+            victims=victims,
+            received_at=received_at,
+            reference=reference,
+        )
         connection.execute(insert(Report), [rows.report])
         connection.execute(insert(Investigation), [rows.investigation])
         connection.execute(insert(NotificationEvent), [rows.event])
@@ -305,38 +329,37 @@ def _file_in_steps(
             key=key,
             response=idempotency.StoredResponse(status=201, body=rows.body, location=rows.location),
         )
-        # Last, so that the year's sequence row is locked only for this and the commit.
-        reference = numbering.assign_reference(
-            connection,
-            year=rows.year,
-            report_id=rows.report["id"],
-            organisation_id=principal.organisation_id,
-            idempotency_key=key,
-        )
         session.commit()
     except BaseException:
         idempotency.release(session, organisation_id=principal.organisation_id, key=key)
         raise
-    return idempotency.Outcome(
-        201, {**rows.body, "reference": reference}, rows.location, replayed=False
-    )
+    return idempotency.Outcome(201, rows.body, rows.location, replayed=False)
+
+
+def _year(received_at: datetime) -> int:
+    """References count by the year in Vietnam when the report was received."""
+    return clock.vietnam_time(received_at).year
 
 
 def _build_rows(
-    session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    victims: list[dict[str, Any]],
+    received_at: datetime,
+    reference: str,
 ) -> FilingRows:
-    """The report (under a placeholder reference), its investigation, its notifications (the
-    outbox) and its audit events, built up front as column values: filing is the hot path, and
-    model instances and the unit of work's bookkeeping would cost more than the statements."""
+    """The report, its investigation, its notifications (the outbox) and its audit events,
+    built up front as column values: filing is the hot path, and model instances and the unit
+    of work's bookkeeping would cost more than the statements."""
     routes = routes_for(session, district_code=data.district_code)
     counts = count_outcomes(victims)
-    received_at = clock.now()
     report_id = uuid.uuid4()
-    placeholder = numbering.placeholder(report_id)
     occurred_at = data.occurred_at.astimezone(UTC)
     report: dict[str, Any] = {
         "id": report_id,
-        "reference": placeholder,
+        "reference": reference,
         "category": data.category,
         "severity": counts.severity,
         "dead_count": counts.dead,
@@ -360,7 +383,7 @@ def _build_rows(
     }
     investigation, opened = new_investigation(
         report_id=report_id,
-        reference=placeholder,
+        reference=reference,
         district_code=data.district_code,
         severity=counts.severity,
         occurred_at=occurred_at,
@@ -393,8 +416,6 @@ def _build_rows(
         audit=[opened, filed],
         body=body,
         location=f"/api/v1/reports/{report_id}",
-        placeholder=placeholder,
-        year=clock.vietnam_time(received_at).year,
     )
 
 
