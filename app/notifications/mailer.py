@@ -15,7 +15,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.message import Message
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,7 +64,7 @@ def _no_address(job: Job) -> SendResult | None:
     return None
 
 
-def _write_eml(delivery_id: uuid.UUID, message: EmailMessage, folder: Path) -> SendResult:
+def _write_eml(delivery_id: uuid.UUID, message: Message, folder: Path) -> SendResult:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{delivery_id}.eml"
@@ -98,7 +98,7 @@ class SmtpSession:
         #: The current connection was opened (greeting, TLS, login): a break later is retried.
         self._connected = False
 
-    def send(self, message: EmailMessage, *, recipients: list[str]) -> SendResult:
+    def send(self, message: Message, *, recipients: list[str]) -> SendResult:
         """Send one message; a connection found dropped is reopened once for it."""
         result, broken = self._send_once(message, recipients)
         if broken:
@@ -112,7 +112,7 @@ class SmtpSession:
                     self.close()
         return result
 
-    def _send_once(self, message: EmailMessage, recipients: list[str]) -> tuple[SendResult, bool]:
+    def _send_once(self, message: Message, recipients: list[str]) -> tuple[SendResult, bool]:
         settings = self.settings
         try:
             # smtplib resets the envelope itself after a refused or failed message.

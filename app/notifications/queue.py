@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -78,6 +78,22 @@ def claim_batch(
         unroutable.event_id == Delivery.event_id,
         unroutable.status == DeliveryStatus.unroutable,
     )
+    # The due deliveries, in the order the due index gives (no sort, no join: a backlog of
+    # thousands costs what a few rows cost), locked; then what sending needs, for those only.
+    picked = (
+        select(Delivery.id)
+        .where(_due(now), Delivery.channel.is_not(None))
+        .order_by(Delivery.next_attempt_at)
+        # A recipient's share may cut a batch: look a little further than the batch.
+        .limit(limit * 2)
+        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+        # SQLite renders no FOR UPDATE; its write lock already serialises claims.
+        .with_for_update(skip_locked=True)
+    )
+    if full:
+        picked = picked.where(
+            ~or_(*(and_(Delivery.recipient_id == r, Delivery.channel == c) for r, c in full))
+        )
     stmt = (
         select(
             Delivery.id,
@@ -97,18 +113,9 @@ def claim_batch(
         )
         .join(NotificationEvent, NotificationEvent.id == Delivery.event_id)
         .outerjoin(Organisation, Organisation.id == Delivery.recipient_id)
-        .where(_due(now), Delivery.channel.is_not(None))
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        # A recipient's share may cut a batch: look a little further than the batch.
-        .limit(limit * 2)
-        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
-        # SQLite renders no FOR UPDATE; its write lock already serialises claims.
-        .with_for_update(skip_locked=True, of=Delivery)
+        .where(Delivery.id.in_(picked.scalar_subquery()))
+        .order_by(Delivery.next_attempt_at)
     )
-    if full:
-        stmt = stmt.where(
-            ~or_(*(and_(Delivery.recipient_id == r, Delivery.channel == c) for r, c in full))
-        )
     with connection.begin():
         taken: dict[RecipientKey, int] = defaultdict(int, busy)
         jobs: list[Job] = []
@@ -176,28 +183,46 @@ class Finished:
     at: datetime
 
 
-def _outcome(
-    finished: Finished, delays: list[timedelta]
-) -> tuple[DeliveryStatus, dict[str, object]]:
+def _outcome(finished: Finished, delays: list[timedelta]) -> dict[str, object]:
+    """The delivery's new values after this attempt (every column the recording sets)."""
     job, result, now = finished.job, finished.result, finished.at
     values: dict[str, object] = {
-        "attempts": job.attempts + 1,
-        "lease_owner": None,
-        "lease_expires_at": None,
+        "b_id": job.delivery_id,
+        "b_attempts": job.attempts + 1,
+        "b_delivered_at": None,
+        "b_next_attempt_at": None,
+        "b_last_error": None,
     }
     if result.outcome is Outcome.delivered:
-        status = DeliveryStatus.delivered
-        values |= {"delivered_at": now, "next_attempt_at": None, "last_error": None}
-    else:
-        when = (
-            None
-            if result.outcome is Outcome.failed
-            else next_try(job, result, now=now, delays=delays)
-        )
-        status = DeliveryStatus.failed if when is None else DeliveryStatus.pending
-        values |= {"next_attempt_at": when, "last_error": result.error or result.response}
-    values["status"] = status
-    return status, values
+        values |= {"b_status": DeliveryStatus.delivered, "b_delivered_at": now}
+        return values
+    when = (
+        None if result.outcome is Outcome.failed else next_try(job, result, now=now, delays=delays)
+    )
+    status = DeliveryStatus.failed if when is None else DeliveryStatus.pending
+    values |= {
+        "b_status": status,
+        "b_next_attempt_at": when,
+        "b_last_error": result.error or result.response,
+    }
+    return values
+
+
+#: One statement for every delivery of a batch (executemany: on PostgreSQL, psycopg sends the
+#: rows in one pipeline). Only rows the fence let through are given to it.
+_RECORD = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        status=bindparam("b_status"),
+        delivered_at=bindparam("b_delivered_at"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        last_error=bindparam("b_last_error"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
 
 
 def record_batch(
@@ -211,26 +236,33 @@ def record_batch(
 
     Returns each delivery's new status, or None where the claim had gone stale (its lease
     expired and another claim holds the delivery, or it was released): nothing is recorded
-    for it, so a stale claim never overwrites the current holder's result."""
-    statuses: list[DeliveryStatus | None] = []
-    attempt_rows: list[dict[str, object]] = []
+    for it, so a stale claim never overwrites the current holder's result. The fence is one
+    locking read of the batch's deliveries still held by their claims; the rows it returns
+    stay locked (PostgreSQL; SQLite's write lock covers the transaction) until the commit."""
+    if not finished:
+        return []
     with connection.begin():
-        for item in finished:
-            status, values = _outcome(item, delays)
-            changed = connection.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == item.job.delivery_id,
-                    Delivery.lease_owner == item.job.lease_owner,
-                    Delivery.status == DeliveryStatus.pending,
-                )
-                .values(values)
+        rows = connection.execute(
+            select(Delivery.id, Delivery.lease_owner)
+            .where(
+                Delivery.id.in_([item.job.delivery_id for item in finished]),
+                Delivery.status == DeliveryStatus.pending,
             )
-            if changed.rowcount != 1:
+            .with_for_update()
+        )
+        held = {(row.id, row.lease_owner) for row in rows}
+        statuses: list[DeliveryStatus | None] = []
+        updates: list[dict[str, object]] = []
+        attempt_rows: list[dict[str, object]] = []
+        for item in finished:
+            if (item.job.delivery_id, item.job.lease_owner) not in held:
                 log.warning("delivery %s: claim gone stale; not recorded", item.job.delivery_id)
                 statuses.append(None)
                 continue
+            values = _outcome(item, delays)
+            status = DeliveryStatus(str(values["b_status"]))
             statuses.append(status)
+            updates.append(values)
             attempt_rows.append(
                 {
                     "delivery_id": item.job.delivery_id,
@@ -244,7 +276,8 @@ def record_batch(
                     "duration_ms": item.duration_ms,
                 }
             )
-        if attempt_rows:
+        if updates:
+            connection.execute(_RECORD, updates)
             connection.execute(insert(DeliveryAttempt), attempt_rows)
     return statuses
 

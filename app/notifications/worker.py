@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 SEND_CONCURRENCY = 64
 #: Of those, at most this many to one recipient on one channel.
 RECIPIENT_CONCURRENCY = 8
+#: Claim again when this many slots have freed since the last claim.
+CLAIM_WHEN_FREED = 8
 #: SMTP sessions a batch's e-mails are spread over (each sends its messages one after another).
 SMTP_SESSIONS = 4
 #: How often the PostgreSQL listener checks whether it should stop.
@@ -80,9 +82,13 @@ class Worker:
         self.lease = timedelta(seconds=self.settings.lease_seconds)
         self.deadline = self.settings.webhook_timeout_seconds
         self._claims = itertools.count(1)
-        #: Jobs claimed and not yet recorded, by delivery id.
+        #: Jobs being sent, by delivery id (each holds a sending slot).
         self._in_flight: dict[uuid.UUID, Job] = {}
+        #: Jobs sent and not yet recorded: their slots are free, their leases still renewed.
+        self._unrecorded: dict[uuid.UUID, Job] = {}
         self._finished: list[queue.Finished] = []
+        #: Sending slots freed since the last claim.
+        self._freed = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -110,6 +116,7 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
+                self._freed = 0
                 free = self.concurrency - len(self._in_flight)
                 claimed: list[Job] = []
                 if free > 0:
@@ -127,7 +134,7 @@ class Worker:
             # Sends in flight finish (each within its deadline) and are recorded.
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            while self._finished or self._in_flight:
+            while self._finished or self._in_flight or self._unrecorded:
                 self._recorded.clear()
                 await self._recorded.wait()
             recorder.cancel()
@@ -166,6 +173,7 @@ class Worker:
         finished, self._finished = self._finished, []
         await asyncio.to_thread(self._record, finished)
         self._in_flight.clear()
+        self._unrecorded.clear()
         return len(jobs)
 
     def _dispatch(self, jobs: Sequence[Job], client: httpx.AsyncClient) -> None:
@@ -204,8 +212,16 @@ class Worker:
 
     def _done(self, sent: list[tuple[Job, SendResult, int]]) -> None:
         now = clock.now()
-        self._finished.extend(queue.Finished(job, result, ms, now) for job, result, ms in sent)
+        for job, result, ms in sent:
+            self._finished.append(queue.Finished(job, result, ms, now))
+            # The slot is free for the next claim; the lease is held until the record.
+            self._unrecorded[job.delivery_id] = self._in_flight.pop(job.delivery_id, job)
         self._wake_recorder()
+        # Claim again once a few slots are free (or none is busy): one claim per send would
+        # cost a transaction per delivery. New deliveries wake the loop themselves (NOTIFY).
+        self._freed += len(sent)
+        if self._freed >= CLAIM_WHEN_FREED or not self._in_flight:
+            self._wake.set()
 
     # -- recording -------------------------------------------------------------------------
 
@@ -224,9 +240,8 @@ class Worker:
             except Exception:  # never leave the loop: a stopping worker waits for it
                 log.exception("could not record %d attempts", len(finished))
             for item in finished:
-                self._in_flight.pop(item.job.delivery_id, None)
+                self._unrecorded.pop(item.job.delivery_id, None)
             self._recorded.set()  # for a stopping loop waiting for the last records
-            self._wake.set()  # slots are free
 
     def _record(self, finished: list[queue.Finished]) -> None:
         if not finished:
@@ -277,7 +292,8 @@ class Worker:
         every = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(every)
-            tokens = {job.lease_owner for job in self._in_flight.values()}
+            held = [*self._in_flight.values(), *self._unrecorded.values()]
+            tokens = {job.lease_owner for job in held}
             if not tokens:
                 continue
             try:
@@ -353,6 +369,8 @@ class Worker:
 
 def run_worker() -> None:
     """``tnld worker``: run until SIGTERM/SIGINT, then stop cleanly."""
+    # One line per request from httpx would cost more than the request; attempts are recorded.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     worker = Worker()
 
     def install(loop: asyncio.AbstractEventLoop) -> None:
