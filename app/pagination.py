@@ -18,7 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import FieldError, ValidationProblem
@@ -86,7 +86,7 @@ def paginate(
     session: Session,
     stmt: Select[Any],
     *,
-    order: Sequence[tuple[InstrumentedAttribute[Any], type]],
+    order: Sequence[tuple[InstrumentedAttribute[Any] | ColumnElement[Any], type]],
     params: PageParams,
     descending: bool = False,
     key: Callable[[Any], Sequence[Any]],

@@ -52,13 +52,19 @@ class Investigation(Base):
     #: The report's received_at: deadlines run from receipt of the notification.
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Stored (not only computed) so that open investigations can be listed by deadline fast.
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Null where the Law sets no period (an incident without victims: Law 84/2015 Art. 35.6).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Bumped on every change; the ETag is derived from it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The extension's days (Art. 35.6, last paragraph: at most the base period); null until
+    #: extended. Kept when the base period changes later.
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    #: Who approved the extension: the head of the body that set up the team.
+    approved_by: Mapped[str | None] = mapped_column(String(200))
 
     report: Mapped[Report] = relationship(back_populates="investigation")
 

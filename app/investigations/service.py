@@ -1,19 +1,17 @@
 """Running investigations to their conclusion (Law 84/2015, Art. 35).
 
-The provincial team, led by the labour inspectorate, investigates fatal accidents and
-accidents seriously injuring two or more workers. The record must be announced within 20 days
-(two or more seriously injured) or 30 days (fatal) of receipt of the notification, 60 days
-where a technical assessment or forensic examination is needed; one extension of at most the
-same length may be approved.
+The provincial team (Sở Nội vụ since 1 March 2025) investigates fatal accidents and accidents
+seriously injuring two or more workers. Its periods, how they are counted and the one extension
+are in :mod:`app.investigations.periods` (Art. 35.6; Civil Code 2015 Arts. 147–148).
 
 Decisions where the contract is silent (also in the OpenAPI descriptions):
 - ``status`` moves one step forward only; the current status is accepted as "no change".
 - Once ``concluded`` the record is fixed: only the move to ``closed`` is accepted. Once
   ``closed`` nothing changes (409).
 - ``assessment_required`` may change while the investigation runs; ``due_at`` is recomputed
-  from ``opened_at`` (the report's ``received_at``), keeping an extension already granted.
+  from ``opened_at`` (the report's ``received_at``), keeping an extension's days.
 - ``overdue`` is open or in progress and past ``due_at`` at the moment of the request
-  (exactly at ``due_at`` is still in time).
+  (exactly at ``due_at`` is still in time); never without a ``due_at``.
 - ``If-Match`` is optional; when given it must match the current ``ETag`` (strong
   comparison, ``*`` matches), else 412. A PATCH that changes nothing keeps the ETag.
 """
@@ -23,10 +21,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -41,9 +39,9 @@ from app.errors import (
     PreconditionFailed,
     ValidationProblem,
 )
-from app.investigations import deadlines
+from app.investigations import periods
 from app.investigations.models import Investigation, InvestigationStatus
-from app.investigations.schemas import InvestigationRead, InvestigationUpdate
+from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate
 from app.reports.models import Severity
 
@@ -68,7 +66,17 @@ def readable_investigations(principal: Principal) -> ColumnElement[bool]:
 
 
 def is_overdue(investigation: Investigation, *, now: datetime) -> bool:
-    return investigation.status in ACTIVE and now > investigation.due_at
+    due = investigation.due_at
+    return investigation.status in ACTIVE and due is not None and now > due
+
+
+#: Stands for "no deadline" in the list's order, so that those come last (contract: ordered
+#: by ``due_at`` ascending, null last) on SQLite and PostgreSQL alike, and in the cursor.
+NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def deadline_order() -> ColumnElement[datetime]:
+    return func.coalesce(Investigation.due_at, NO_DEADLINE)
 
 
 def statuses_in(statuses: Sequence[InvestigationStatus]) -> ColumnElement[bool]:
@@ -97,6 +105,8 @@ def to_read(investigation: Investigation, *, now: datetime | None = None) -> Inv
             "opened_at": investigation.opened_at,
             "due_at": investigation.due_at,
             "extended": investigation.extended,
+            "extension_days": investigation.extension_days,
+            "approved_by": investigation.approved_by,
             "overdue": is_overdue(investigation, now=now or clock.now()),
             "concluded_at": investigation.concluded_at,
             "updated_at": investigation.updated_at,
@@ -125,10 +135,11 @@ def list_statement(
             return stmt.where(false())
         stmt = stmt.where(Investigation.due_at < now)
     elif filters.overdue is False:
+        in_time = or_(Investigation.due_at.is_(None), Investigation.due_at >= now)
         if statuses and all(s in ACTIVE for s in statuses):
-            stmt = stmt.where(Investigation.due_at >= now)
+            stmt = stmt.where(in_time)
         elif not statuses or any(s in ACTIVE for s in statuses):
-            stmt = stmt.where(or_(statuses_in(FINISHED), Investigation.due_at >= now))
+            stmt = stmt.where(or_(statuses_in(FINISHED), in_time))
     if statuses:
         stmt = stmt.where(statuses_in(statuses))
     if filters.district_code is not None:
@@ -148,9 +159,9 @@ def list_investigations(
     return paginate(
         session,
         list_statement(principal=principal, filters=filters, now=clock.now()),
-        order=[(Investigation.due_at, datetime), (Investigation.id, uuid.UUID)],
+        order=[(deadline_order(), datetime), (Investigation.id, uuid.UUID)],
         params=params,
-        key=lambda i: (i.due_at, i.id),
+        key=lambda i: (i.due_at or NO_DEADLINE, i.id),
     )
 
 
@@ -186,6 +197,18 @@ def check_if_match(investigation: Investigation, if_match: str | None) -> None:
     )
 
 
+def base_days(investigation: Investigation) -> int | None:
+    """The base period in force (Law 84/2015 Art. 35.6), from the report's victims as now
+    declared and the assessment flag."""
+    report = investigation.report
+    return periods.base_days(
+        dead=report.dead_count,
+        seriously_injured=report.seriously_injured_count,
+        minor_injury=report.minor_injury_count,
+        assessment_required=investigation.assessment_required,
+    )
+
+
 def _audit_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return clock.vietnam_time(value).isoformat()
@@ -193,11 +216,12 @@ def _audit_value(value: Any) -> Any:
 
 
 def _recompute_due_at(investigation: Investigation) -> None:
-    investigation.due_at = deadlines.due_at(
-        opened_at=investigation.opened_at,
-        severity=investigation.severity,
-        assessment_required=investigation.assessment_required,
-        extended=investigation.extended,
+    """Base period in force plus the extension's days, counted from receipt (Civil Code 2015
+    Arts. 147–148)."""
+    base = base_days(investigation)
+    investigation.due_at = periods.due_at(
+        received_at=investigation.opened_at,
+        days=None if base is None else base + (investigation.extension_days or 0),
     )
 
 
@@ -298,10 +322,11 @@ def extend_investigation(
     *,
     principal: Principal,
     investigation_id: uuid.UUID,
-    reason: str,
+    data: ExtensionCreate,
     if_match: str | None,
 ) -> Investigation:
-    """Law 84/2015 Art. 35: one extension, of at most the base period, may be approved."""
+    """Law 84/2015 Art. 35.6, last paragraph: one extension, of at most the base period,
+    approved by the head of the body that set up the team."""
     investigation = get_investigation(
         session, principal=principal, investigation_id=investigation_id, for_update=True
     )
@@ -312,9 +337,28 @@ def extend_investigation(
         raise InvalidTransition(
             f"The investigation is {investigation.status}: there is no deadline to extend"
         )
+    base = base_days(investigation)
+    if base is None:
+        raise Conflict(
+            "The Law sets no investigation period for an incident without victims "
+            "(Law 84/2015, Art. 35.6): there is no deadline to extend"
+        )
+    days = base if data.days is None else data.days
+    if not 1 <= days <= base:
+        raise ValidationProblem(
+            [
+                FieldError(
+                    pointer="/days",
+                    detail=f"must be from 1 to {base}: an extension is at most the base period "
+                    "in force (Law 84/2015, Art. 35.6)",
+                )
+            ]
+        )
     old_due = investigation.due_at
     investigation.extended = True
-    investigation.extension_reason = reason
+    investigation.extension_reason = data.reason
+    investigation.extension_days = days
+    investigation.approved_by = data.approved_by
     _recompute_due_at(investigation)
     _touch(investigation, now=clock.now())
     record(
@@ -325,8 +369,10 @@ def extend_investigation(
         object_id=investigation.id,
         changes={
             "extended": {"from": False, "to": True},
+            "extension_days": {"from": None, "to": days},
+            "approved_by": {"from": None, "to": data.approved_by},
             "due_at": {"from": _audit_value(old_due), "to": _audit_value(investigation.due_at)},
-            "reason": reason,
+            "reason": data.reason,
         },
     )
     session.commit()
@@ -336,20 +382,23 @@ def extend_investigation(
 def follow_report_severity(
     session: Session, *, principal: Principal, report_id: uuid.UUID, severity: Severity
 ) -> Investigation | None:
-    """After an amendment changed the report's severity: the base period follows the accident
-    as now declared (e.g. a seriously injured worker died: 30 days instead of 20), always
-    counted from the original receipt. Runs in the amendment's transaction."""
+    """After an amendment changed the report's victims: the base period follows the accident
+    as now declared (e.g. a seriously injured worker died: 30 days instead of 7 or 20), always
+    counted from the original receipt. Runs in the amendment's transaction, after the
+    report's counts were updated."""
     investigation = session.scalar(
         select(Investigation)
         .where(Investigation.report_id == report_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if investigation is None or investigation.severity == severity:
+    if investigation is None:
         return investigation
     old_severity, old_due = investigation.severity, investigation.due_at
     investigation.severity = severity
     _recompute_due_at(investigation)
+    if investigation.severity == old_severity and investigation.due_at == old_due:
+        return investigation
     _touch(investigation, now=clock.now())
     record(
         session,
@@ -366,5 +415,5 @@ def follow_report_severity(
 
 
 def list_condition_overdue(now: datetime) -> ColumnElement[bool]:
-    """Overdue as SQL (used by the statistics)."""
+    """Overdue as SQL (used by the statistics); never without a ``due_at``."""
     return and_(statuses_in(ACTIVE), Investigation.due_at < now)

@@ -98,6 +98,11 @@ class ReporterOut(BaseModel):
     email: str | None
 
 
+class DataWarning(BaseModel):
+    pointer: str = Field(description="JSON Pointer to the doubtful field in the request body")
+    detail: str
+
+
 class ReportRead(BaseModel):
     id: uuid.UUID
     reference: str = Field(description="TNLD-<year>-<6-digit sequence>")
@@ -122,3 +127,8 @@ class ReportRead(BaseModel):
     investigation_id: uuid.UUID | None
     version: int = Field(description="1 as filed; each amendment adds one")
     updated_at: Timestamp
+    warnings: list[DataWarning] = Field(
+        description="Doubtful but possible data, accepted (an urgent report is never blocked "
+        "on it): e.g. a national_id whose 4th digit (sex and century) or 5th-6th digits (year "
+        "of birth) disagree with the victim's gender or birth_year. Always present, often empty."
+    )

@@ -30,6 +30,7 @@ from app.errors import (
     NotNotifiable,
     ValidationProblem,
 )
+from app.identity_numbers import national_id_doubts, phone_e164
 from app.investigations.models import Investigation
 from app.investigations.opening import new_investigation
 from app.notifications.models import Delivery, NotificationEvent
@@ -77,6 +78,22 @@ def count_outcomes(victims: list[dict[str, Any]]) -> Counts:
         seriously_injured=outcomes.count("seriously_injured"),
         minor_injury=outcomes.count("minor_injury"),
     )
+
+
+def report_warnings(victims: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Doubtful but possible data (contract, Reports: accepted, listed, never blocking)."""
+    warnings = []
+    for index, victim in enumerate(victims):
+        national_id = victim.get("national_id")
+        if not national_id:
+            continue
+        for field, detail in national_id_doubts(
+            national_id, gender=victim["gender"], birth_year=victim["birth_year"]
+        ):
+            warnings.append(
+                {"pointer": f"/victims/{index}/national_id", "detail": f"{detail} ({field})"}
+            )
+    return warnings
 
 
 def default_employment(kind: OrganisationKind) -> str:
@@ -182,6 +199,7 @@ def to_read(report: Report) -> ReportRead:
             "investigation_id": report.investigation.id if report.investigation else None,
             "version": report.version,
             "updated_at": report.updated_at,
+            "warnings": report_warnings(report.victims),
         }
     )
 
@@ -352,6 +370,7 @@ def _build_rows(
         "employer_name": data.employer_name,
         "victims": victims,
         "reporter": data.reporter.model_dump(mode="json"),
+        "reporter_phone_e164": phone_e164(data.reporter.phone),
         "submitted_by_id": principal.organisation_id,
         "received_at": received_at,
         "late": received_at - data.occurred_at > LATE_AFTER,
@@ -363,6 +382,9 @@ def _build_rows(
         reference=placeholder,
         district_code=data.district_code,
         severity=counts.severity,
+        dead=counts.dead,
+        seriously_injured=counts.seriously_injured,
+        minor_injury=counts.minor_injury,
         occurred_at=occurred_at,
         received_at=received_at,
     )
@@ -373,6 +395,7 @@ def _build_rows(
                 id=principal.organisation_id, name=principal.organisation_name, kind=principal.kind
             ),
             "investigation_id": investigation["id"],
+            "warnings": report_warnings(victims),
         }
     ).model_dump(mode="json")
     event, deliveries = outbox_rows(
