@@ -57,7 +57,14 @@ from app.notifications.routing import routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency
 from app.reports.models import Report, ReportVersion
-from app.reports.schemas import MAX_VICTIMS, ReportCreate, ReporterIn, ReportRead, VictimIn
+from app.reports.schemas import (
+    MAX_VICTIMS,
+    DataWarning,
+    ReportCreate,
+    ReporterIn,
+    ReportRead,
+    VictimIn,
+)
 from app.reports.scope import readable_reports
 from app.reports.service import check_report, count_outcomes, to_read, victims_as_stored
 
@@ -119,6 +126,10 @@ class ReportVersionRead(BaseModel):
     note: str | None
     changes: list[ChangeOut] = Field(description="What this version changed (empty for 1)")
     report: ReportRead = Field(description="The report as it stood at this version")
+    warnings: list[DataWarning] = Field(
+        description="Doubtful but possible data in the report at this version (accepted, "
+        "never blocking): the same list as report.warnings. Always present, often empty."
+    )
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
@@ -330,6 +341,7 @@ def version_read(version: ReportVersion) -> ReportVersionRead:
             "note": version.note,
             "changes": version.changes,
             "report": version.snapshot,
+            "warnings": version.snapshot.get("warnings", []),
         }
     )
 

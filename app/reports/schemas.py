@@ -128,7 +128,8 @@ class ReportRead(BaseModel):
     version: int = Field(description="1 as filed; each amendment adds one")
     updated_at: Timestamp
     warnings: list[DataWarning] = Field(
+        default_factory=list,
         description="Doubtful but possible data, accepted (an urgent report is never blocked "
         "on it): e.g. a national_id whose 4th digit (sex and century) or 5th-6th digits (year "
-        "of birth) disagree with the victim's gender or birth_year. Always present, often empty."
+        "of birth) disagree with the victim's gender or birth_year. Always present, often empty.",
     )
