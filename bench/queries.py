@@ -132,7 +132,7 @@ INSERT INTO investigations (
     id, report_id, reference, district_code, severity, status, lead_inspector,
     assessment_required, findings, conclusion, occurred_at, opened_at, due_at, extended,
     extension_reason,
-    concluded_at, updated_at, version)
+    concluded_at, updated_at, version, extension_days, approved_by, category)
 SELECT
     gen_random_uuid(), id, reference, district_code, severity, status, NULL,
     assessment, NULL,
@@ -144,7 +144,10 @@ SELECT
     CASE WHEN extended THEN 'Gia hạn' END,
     CASE WHEN status IN ('concluded', 'closed') THEN received_at + interval '15 days' END,
     received_at,
-    1
+    1,
+    CASE WHEN extended THEN base_days END,
+    CASE WHEN extended THEN 'Giám đốc Sở Nội vụ' END,
+    category
 FROM (
     SELECT r.*, h % 10 = 0 AS assessment, h % 20 = 7 AS extended,
            CASE WHEN h % 10 = 0 THEN 60 WHEN severity = 'fatal' THEN 30 ELSE 20 END AS base_days,

@@ -247,6 +247,7 @@ _investigations = sa.table(
     sa.column("updated_at", UTCDateTime()),
     sa.column("version", sa.Integer()),
     sa.column("extension_days", sa.Integer()),
+    sa.column("category", sa.String()),
 )
 
 
@@ -282,7 +283,7 @@ def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -
                 _reports.insert().values(
                     id=report_id,
                     reference=f"TNLD-2026-{number:06d}",
-                    category="labour_accident",
+                    category="technical_incident" if name == "no_victims" else "labour_accident",
                     severity="fatal",
                     dead_count=dead,
                     seriously_injured_count=serious,
@@ -326,6 +327,7 @@ def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -
                     _investigations.c.id,
                     _investigations.c.due_at,
                     _investigations.c.extension_days,
+                    _investigations.c.category,
                 )
             )
         }
@@ -349,3 +351,5 @@ def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -
     assert due("minor") == "2026-12-09T00:00:00+07:00"
     assert due("no_victims") is None
     assert phones == {"+842623852123"}
+    assert rows[ids["no_victims"][1]].category == "technical_incident"
+    assert rows[ids["fatal"][1]].category == "labour_accident"

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, new_id
-from app.reports.models import Severity
+from app.reports.models import Category, Severity
 
 if TYPE_CHECKING:
     from app.reports.models import Report
@@ -65,6 +65,11 @@ class Investigation(Base):
     extension_days: Mapped[int | None] = mapped_column(Integer)
     #: Who approved the extension: the head of the body that set up the team.
     approved_by: Mapped[str | None] = mapped_column(String(200))
+    #: The report's category (which never changes): the statistics count labour accidents and
+    #: technical incidents apart without joining the reports.
+    category: Mapped[Category] = mapped_column(
+        Enum(Category, name="investigation_category", native_enum=False, length=32)
+    )
 
     report: Mapped[Report] = relationship(back_populates="investigation")
 
@@ -94,6 +99,6 @@ class Investigation(Base):
         Index(
             "ix_investigations_occurred_stats",
             "occurred_at",
-            postgresql_include=["district_code", "status", "severity", "due_at"],
+            postgresql_include=["district_code", "status", "severity", "due_at", "category"],
         ),
     )

@@ -14,7 +14,7 @@ from app import clock
 from app.audit.service import audit_row
 from app.investigations import periods
 from app.investigations.models import InvestigationStatus
-from app.reports.models import Severity
+from app.reports.models import Category, Severity
 
 
 def new_investigation(
@@ -22,6 +22,7 @@ def new_investigation(
     report_id: uuid.UUID,
     reference: str,
     district_code: str,
+    category: Category,
     severity: Severity,
     dead: int,
     seriously_injured: int,
@@ -56,6 +57,7 @@ def new_investigation(
         "extension_reason": None,
         "extension_days": None,
         "approved_by": None,
+        "category": category,
         "updated_at": received_at,
         "version": 1,
     }

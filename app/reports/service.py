@@ -381,6 +381,7 @@ def _build_rows(
         report_id=report_id,
         reference=placeholder,
         district_code=data.district_code,
+        category=data.category,
         severity=counts.severity,
         dead=counts.dead,
         seriously_injured=counts.seriously_injured,

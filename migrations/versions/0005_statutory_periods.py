@@ -1,5 +1,5 @@
 """statutory investigation periods (nullable due_at, extension days and approver); the
-reporter's phone in E.164
+investigation's category for the statistics; the reporter's phone in E.164
 
 Recomputes ``due_at`` of every existing investigation as Law 84/2015 Art. 35.6 and the Civil
 Code 2015 Arts. 147–148 count it (app.investigations.periods). An extension granted before
@@ -35,6 +35,7 @@ _investigations = sa.table(
     sa.column("assessment_required", sa.Boolean()),
     sa.column("extended", sa.Boolean()),
     sa.column("extension_days", sa.Integer()),
+    sa.column("category", sa.String(32)),
 )
 _reports = sa.table(
     "reports",
@@ -44,6 +45,7 @@ _reports = sa.table(
     sa.column("minor_injury_count", sa.Integer()),
     sa.column("reporter", sa.JSON()),
     sa.column("reporter_phone_e164", sa.String(16)),
+    sa.column("category", sa.String(32)),
 )
 
 
@@ -52,10 +54,28 @@ def upgrade() -> None:
         batch_op.alter_column("due_at", existing_type=sa.DateTime(timezone=True), nullable=True)
         batch_op.add_column(sa.Column("extension_days", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("approved_by", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("category", sa.String(length=32), nullable=True))
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reporter_phone_e164", sa.String(length=16), nullable=True))
 
     connection = op.get_bind()
+    connection.execute(
+        _investigations.update().values(
+            category=sa.select(_reports.c.category)
+            .where(_reports.c.id == _investigations.c.report_id)
+            .scalar_subquery()
+        )
+    )
+    with op.batch_alter_table("investigations", schema=None) as batch_op:
+        batch_op.alter_column("category", existing_type=sa.String(length=32), nullable=False)
+        # The statistics read the category from the yearly index too (PostgreSQL).
+        batch_op.drop_index("ix_investigations_occurred_stats")
+        batch_op.create_index(
+            "ix_investigations_occurred_stats",
+            ["occurred_at"],
+            unique=False,
+            postgresql_include=["district_code", "status", "severity", "due_at", "category"],
+        )
     rows = connection.execute(
         sa.select(
             _investigations.c.id,
@@ -113,6 +133,14 @@ def downgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_column("reporter_phone_e164")
     with op.batch_alter_table("investigations", schema=None) as batch_op:
+        batch_op.drop_index("ix_investigations_occurred_stats")
+        batch_op.create_index(
+            "ix_investigations_occurred_stats",
+            ["occurred_at"],
+            unique=False,
+            postgresql_include=["district_code", "status", "severity", "due_at"],
+        )
+        batch_op.drop_column("category")
         batch_op.drop_column("approved_by")
         batch_op.drop_column("extension_days")
         batch_op.alter_column("due_at", existing_type=sa.DateTime(timezone=True), nullable=False)
