@@ -1,8 +1,12 @@
 """Filing and reading accident reports.
 
-Law 84/2015 Art. 34 and Decree 39/2016 Art. 10: an accident that kills a worker or seriously
-injures two or more must be reported at once to the district police and the labour
-inspectorate; serious technical incidents too (Đắk Lắk plan implementing Resolution 209/NQ-CP).
+Law 84/2015 Art. 34.1.b and Decree 39/2016 Art. 10: an accident that kills a worker or
+seriously injures two or more must be declared immediately, by the fastest means, to the
+provincial labour authority and, when someone died, at the same time to the police of the place
+(the Law sets no hour count). The Đắk Lắk plan (December 2024, Resolution 209/NQ-CP) also asks
+for the police for two or more seriously injured, and for serious technical incidents, which Law
+84 Art. 19.2.a has reported to the local government of the place. Only a labour accident must
+meet the Art. 34 threshold; a technical incident is accepted with any victims or none.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ from app.reports.scope import readable_reports
 
 #: A clock on the reporter's side may run a little fast; beyond this, a future time is an error.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-#: "Immediately" (Art. 34) has no hour count in law; a report later than this is flagged late.
+#: "Immediately" (Art. 34) has no hour count in law; ``late`` is the contract's flag for a
+#: report received more than this after the accident, a fact, not a finding of lateness (the
+#: e-mail gives the hours instead).
 LATE_AFTER = timedelta(hours=24)
 
 
