@@ -296,8 +296,9 @@ def list_query(principal: Any, query: dict[str, Any], cursor: str | None) -> Cap
             filters=filters,
             params=PageParams(limit=int(query.get("limit", 50)), cursor=cursor),
         )
-    (statement,) = [c for c in captured if "FROM investigations" in c.statement]
-    return statement
+    # The page's first statement: the one over investigations with a due_at (a second, over
+    # those without one, runs only when the first did not fill the page).
+    return next(c for c in captured if "FROM investigations" in c.statement)
 
 
 def deep_cursor(principal: Any, query: dict[str, Any], offset: int) -> tuple[str, int]:

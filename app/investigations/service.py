@@ -21,10 +21,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -42,7 +42,7 @@ from app.errors import (
 from app.investigations import periods
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
-from app.pagination import PageParams, paginate
+from app.pagination import PageParams, paginate_nulls_last
 from app.reports.models import Severity
 
 S = InvestigationStatus
@@ -68,15 +68,6 @@ def readable_investigations(principal: Principal) -> ColumnElement[bool]:
 def is_overdue(investigation: Investigation, *, now: datetime) -> bool:
     due = investigation.due_at
     return investigation.status in ACTIVE and due is not None and now > due
-
-
-#: Stands for "no deadline" in the list's order, so that those come last (contract: ordered
-#: by ``due_at`` ascending, null last) on SQLite and PostgreSQL alike, and in the cursor.
-NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def deadline_order() -> ColumnElement[datetime]:
-    return func.coalesce(Investigation.due_at, NO_DEADLINE)
 
 
 def statuses_in(statuses: Sequence[InvestigationStatus]) -> ColumnElement[bool]:
@@ -156,12 +147,15 @@ def list_investigations(
     filters: InvestigationFilters,
     params: PageParams,
 ) -> tuple[list[Investigation], str | None]:
-    return paginate(
+    # Contract: by due_at ascending, those without a statutory period (null) last.
+    return paginate_nulls_last(
         session,
         list_statement(principal=principal, filters=filters, now=clock.now()),
-        order=[(deadline_order(), datetime), (Investigation.id, uuid.UUID)],
+        column=Investigation.due_at,
+        kind=datetime,
+        tiebreak=Investigation.id,
         params=params,
-        key=lambda i: (i.due_at or NO_DEADLINE, i.id),
+        key=lambda i: (i.due_at, i.id),
     )
 
 
