@@ -46,7 +46,8 @@ SEVERITY = {
     "minor": "Chỉ có người bị thương nhẹ",
     "none": "Không có người bị nạn",
 }
-#: Personal data that never leaves the service by e-mail (contract, Security and privacy).
+#: Victims' personal data, which never leaves the service by e-mail (contract, Security and
+#: privacy); the reporter's contact is in every e-mail on purpose.
 PERSONAL_FIELDS = frozenset({"full_name", "national_id", "injury"})
 #: Above this, the e-mail says how many hours passed between the accident and its receipt.
 HOURS_SHOWN_AFTER = 24
@@ -143,7 +144,7 @@ def _amendment(amendment: dict[str, Any]) -> list[str]:
     ]
     for change in amendment.get("changes", []):
         pointer = str(change.get("field", ""))
-        if pointer.rpartition("/")[2] in PERSONAL_FIELDS:
+        if pointer.startswith("/victims/") and pointer.rpartition("/")[2] in PERSONAL_FIELDS:
             lines.append(f"  - {_field(pointer)}: đã thay đổi (xem trong hệ thống)")
             continue
         lines.append(
