@@ -123,7 +123,10 @@ class ReportRead(BaseModel):
     reporter: ReporterOut
     submitted_by: OrganisationRef
     received_at: Timestamp
-    late: bool = Field(description="Received more than 24 h after it occurred")
+    late: bool = Field(
+        description="Received more than 24 h after it occurred: a fact, not a finding that the "
+        "report was late (Law 84/2015 Art. 34 says 'immediately' and sets no hour count)"
+    )
     investigation_id: uuid.UUID | None
     version: int = Field(description="1 as filed; each amendment adds one")
     updated_at: Timestamp
