@@ -117,8 +117,9 @@ def paginate(
 
 def paginate_nulls_last(
     session: Session,
-    stmt: Select[Any],
     *,
+    dated: Select[Any],
+    undated: Select[Any],
     column: InstrumentedAttribute[Any],
     kind: type,
     tiebreak: InstrumentedAttribute[uuid.UUID],
@@ -126,7 +127,8 @@ def paginate_nulls_last(
     key: Callable[[Any], Sequence[Any]],
 ) -> tuple[list[Any], str | None]:
     """Like :func:`paginate`, ascending by ``(column, tiebreak)`` with the rows whose
-    ``column`` is null last (ordered by ``tiebreak``).
+    ``column`` is null last (ordered by ``tiebreak``): ``dated`` selects the rows with a value,
+    ``undated`` those without one.
 
     Two plain keyset queries rather than one over ``COALESCE``: the first, on the rows with a
     value, keeps reading an index on ``(column, tiebreak)`` in order; the second, only when
@@ -138,13 +140,13 @@ def paginate_nulls_last(
     )
     rows: list[Any] = []
     if last is None or last[0] is not None:
-        valued = stmt.where(column.is_not(None))
+        valued = dated
         if last is not None:
             valued = valued.where(column >= last[0], _after([column, tiebreak], last, False))
         valued = valued.order_by(column.asc(), tiebreak.asc()).limit(params.limit + 1)
         rows = list(session.scalars(valued).unique())
     if len(rows) <= params.limit:
-        empty = stmt.where(column.is_(None))
+        empty = undated
         if last is not None and last[0] is None:
             empty = empty.where(tiebreak > last[1])
         empty = empty.order_by(tiebreak.asc()).limit(params.limit + 1 - len(rows))
