@@ -6,9 +6,10 @@ more were seriously injured; 7 days for one seriously injured; 4 days for minor 
 60 days once a technical assessment or forensic examination is needed. The Law sets no period
 for a technical incident without victims, and tnld invents none (``due_at`` is null).
 
-One extension, of at most the base period, approved by whoever set up the team (Art. 35.6,
-last paragraph): its days are added to the base period in force, so a later change of
-``assessment_required`` recomputes the base and keeps the extension's days.
+One extension, of at most the base period, for the 7, 20, 30 and 60-day cases (not the 4-day
+one), approved by whoever set up the team (Art. 35.6, last paragraph): its days are added to
+the base period in force, so a later change of ``assessment_required`` recomputes the base and
+keeps the extension's days.
 
 Counting (Civil Code 2015 Arts. 147–148; Law 84 has no rule of its own): a period in days
 starts on the day after the event (Art. 147.1) and ends at the end (24:00) of its last day

@@ -133,8 +133,9 @@ def update_investigation(
     "base period in force; default the base period; outside that range 422 at `/days`), "
     "approved by `approved_by` (the head of the body that set up the team). `due_at` becomes "
     "the end of roll(received date + base + extension days) (Civil Code Arts. 147–148). A "
-    "second extension, one for a concluded or closed investigation, or one without a "
-    "statutory period (no victims) is 409. Returns the investigation.",
+    "second extension, one for a concluded or closed investigation, one without a statutory "
+    "period (no victims), or one of the 4-day period (minor injuries only, which Art. 35.6 "
+    "does not extend) is 409. Returns the investigation.",
 )
 def extend_investigation(
     investigation_id: uuid.UUID,

@@ -344,6 +344,11 @@ def extend_investigation(
             "The Law sets no investigation period for an incident without victims "
             "(Law 84/2015, Art. 35.6): there is no deadline to extend"
         )
+    if base == periods.MINOR_INJURIES_DAYS:
+        raise Conflict(
+            "The Law allows an extension for the 7, 20, 30 and 60-day periods only, not for "
+            "the 4 days of an accident with minor injuries only (Law 84/2015, Art. 35.6)"
+        )
     days = base if data.days is None else data.days
     if not 1 <= days <= base:
         raise ValidationProblem(

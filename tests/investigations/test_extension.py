@@ -208,3 +208,25 @@ def test_extension_days_may_reach_the_assessment_period_once_it_is_in_force(
     assert response.status_code == 200, response.text
     # Day 120 from Friday 2026-11-20 is Saturday 20 March 2027: Monday 22 March.
     assert response.json()["due_at"] == "2027-03-23T00:00:00+07:00"
+
+
+def test_minor_injuries_only_cannot_be_extended(
+    client: TestClient, enterprise: Org, inspectorate: Org
+) -> None:
+    # Law 84/2015 Art. 35.6: the extension is for the 7, 20, 30 and 60-day cases.
+    minor = [victim(national_id=None, outcome="minor_injury")]
+    report = file_report(client, enterprise, category="technical_incident", victims=minor)
+    response = _extend(client, inspectorate, report["investigation_id"])
+    assert response.status_code == 409
+    assert "35.6" in response.json()["detail"]
+
+
+def test_minor_injuries_with_an_assessment_may_be_extended(
+    client: TestClient, enterprise: Org, inspectorate: Org
+) -> None:
+    minor = [victim(national_id=None, outcome="minor_injury")]
+    report = file_report(client, enterprise, category="technical_incident", victims=minor)
+    patch(client, inspectorate, report["investigation_id"], {"assessment_required": True})
+    response = _extend(client, inspectorate, report["investigation_id"])
+    assert response.status_code == 200, response.text
+    assert response.json()["extension_days"] == 60
