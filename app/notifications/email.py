@@ -1,6 +1,16 @@
 """Notification e-mails: the Vietnamese plain-text message. Sending it (over SMTP or, when no
 SMTP host is configured, as an ``.eml`` file into ``TNLD_MAIL_DIR``) is app.notifications.mailer.
 
+The message states facts, never judgements (contract, Notifications): severity as its class
+with the counts (Decree 39/2016 Art. 9), "chết người" in the subject whenever anyone died,
+whatever the category, and, where the report arrived more than 24 hours after the accident,
+how many hours passed. Law 84/2015 Art. 34 asks for a declaration "immediately" and sets no
+hour count, and since Decree 283/2026 a late declaration is fined: calling a report late would
+be an accusation the service has no ground for. Nor does it name a threshold the report does
+not meet (a technical incident with one seriously injured worker is not "two or more").
+Victims' names, identity numbers and injuries are never in an e-mail (Law 91/2025 on personal
+data): an amendment shows that such a field changed, not its value.
+
 The ``Message-ID`` is derived from the delivery id, so every retry of one delivery carries the
 same id and a receiving system can drop duplicates (delivery is at least once).
 """
@@ -13,6 +23,7 @@ from datetime import datetime
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime
 from typing import Any
 
@@ -20,12 +31,18 @@ from app.clock import vietnam_time
 from app.divisions.service import division_name
 from app.notifications.jobs import Job
 
+#: Decree 39/2016 Art. 9: the class, without any threshold of the Law's (the counts follow).
 SEVERITY = {
     "fatal": "Chết người",
-    "serious": "Làm bị thương nặng từ 2 người lao động trở lên",
-    "minor": "Nhẹ",
+    "serious": "Có người bị thương nặng",
+    "minor": "Chỉ có người bị thương nhẹ",
     "none": "Không có người bị nạn",
 }
+#: Victims' personal data, which never leaves the service by e-mail (contract, Security and
+#: privacy); the reporter's contact is in every e-mail on purpose.
+PERSONAL_FIELDS = frozenset({"full_name", "national_id", "injury"})
+#: Above this, the e-mail says how many hours passed between the accident and its receipt.
+HOURS_SHOWN_AFTER = 24
 CATEGORY = {
     "labour_accident": "Tai nạn lao động",
     "technical_incident": "Sự cố kỹ thuật gây mất an toàn, vệ sinh lao động nghiêm trọng",
@@ -76,8 +93,8 @@ def _district(code: str) -> str:
 def subject(job: Job) -> str:
     report = job.payload
     what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
-    if report["category"] == "labour_accident" and report["severity"] == "fatal":
-        what = "Tai nạn lao động chết người"
+    if report.get("dead_count", 0) > 0:
+        what += " chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
     return f"[{report['reference']}] {prefix}: {what} tại {division_name(report['district_code'])}"
 
@@ -94,9 +111,9 @@ def _value(value: Any) -> str:
 def _plain_value(value: Any) -> str:
     if value is None or value == "":
         return "(trống)"
-    if isinstance(value, dict) and "full_name" in value:
-        outcome = OUTCOME.get(str(value.get("outcome")), value.get("outcome"))
-        return f"{value['full_name']} ({outcome})" if outcome else str(value["full_name"])
+    if isinstance(value, dict) and "outcome" in value:
+        # A victim added by an amendment: the outcome only, never the name.
+        return f"Người bị nạn ({OUTCOME.get(str(value['outcome']), value['outcome'])})"
     if isinstance(value, str):
         return OUTCOME.get(value, SEVERITY.get(value, CATEGORY.get(value, value)))
     return json.dumps(value, ensure_ascii=False)
@@ -118,11 +135,37 @@ def _amendment(amendment: dict[str, Any]) -> list[str]:
         "Nội dung thay đổi:",
     ]
     for change in amendment.get("changes", []):
+        pointer = str(change.get("field", ""))
+        if pointer.startswith("/victims/") and pointer.rpartition("/")[2] in PERSONAL_FIELDS:
+            lines.append(f"  - {_field(pointer)}: đã thay đổi (xem trong hệ thống)")
+            continue
         lines.append(
-            f"  - {_field(str(change.get('field', '')))}: "
-            f"{_value(change.get('from'))} → {_value(change.get('to'))}"
+            f"  - {_field(pointer)}: {_value(change.get('from'))} → {_value(change.get('to'))}"
         )
     return [*lines, ""]
+
+
+def _hours_before_receipt(report: dict[str, Any]) -> int | None:
+    """Whole hours from the accident to its receipt, when more than 24; else None."""
+    if not report.get("occurred_at") or not report.get("received_at"):
+        return None
+    elapsed = datetime.fromisoformat(report["received_at"]) - datetime.fromisoformat(
+        report["occurred_at"]
+    )
+    hours = int(elapsed.total_seconds() // 3600)
+    return hours if elapsed.total_seconds() > HOURS_SHOWN_AFTER * 3600 else None
+
+
+def _heading(category: str) -> list[str]:
+    if category == "technical_incident":
+        return [
+            "THÔNG BÁO SỰ CỐ KỸ THUẬT GÂY MẤT AN TOÀN, VỆ SINH LAO ĐỘNG NGHIÊM TRỌNG",
+            "(Điều 19 Luật An toàn, vệ sinh lao động 2015)",
+        ]
+    return [
+        "THÔNG BÁO TAI NẠN LAO ĐỘNG",
+        "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
+    ]
 
 
 def body(job: Job) -> str:
@@ -132,15 +175,12 @@ def body(job: Job) -> str:
     if job.event_type == "report.amended" and isinstance(report.get("amendment"), dict):
         lines += _amendment(report["amendment"])
     else:
-        lines += [
-            "THÔNG BÁO TAI NẠN LAO ĐỘNG / SỰ CỐ KỸ THUẬT NGHIÊM TRỌNG",
-            "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
-            "",
-        ]
+        lines += [*_heading(str(report["category"])), ""]
     district = division_name(report["district_code"])
     if job.police_unroutable:
-        # Art. 34 requires both the police and the inspectorate to be told; when the police of
-        # the district cannot be reached by the service, the inspectorate must know to do it.
+        # Law 84/2015 Art. 34.1.b asks for the police when someone died, and the provincial
+        # plan for every notifiable report (TNLD_NOTIFY_POLICE): when no police organisation
+        # of the place is registered, the labour authority must know to tell them itself.
         lines += [
             f"LƯU Ý: Không thể tự động thông báo cho Công an {district}"
             " (chưa có cơ quan công an nào của địa bàn này đăng ký nhận thông báo).",
@@ -151,19 +191,22 @@ def body(job: Job) -> str:
         f"Mã báo cáo: {report['reference']}",
         f"Loại: {CATEGORY.get(report['category'], report['category'])}",
         f"Mức độ: {SEVERITY.get(report['severity'], report['severity'])}",
+        f"  - Chết: {report.get('dead_count', 0)} người",
+        f"  - Bị thương nặng: {report.get('seriously_injured_count', 0)} người",
+        f"  - Bị thương nhẹ: {report.get('minor_injury_count', 0)} người",
         f"Thời gian xảy ra: {_time(report.get('occurred_at'))}",
         f"Thời gian tiếp nhận: {_time(report.get('received_at'))}",
-        f"Địa bàn: {_district(report['district_code'])}",
     ]
+    hours = _hours_before_receipt(report)
+    if hours is not None:
+        lines.append(f"Khoảng thời gian từ khi xảy ra đến khi tiếp nhận: {hours} giờ")
+    lines.append(f"Địa bàn: {_district(report['district_code'])}")
     if report.get("commune"):
         lines.append(f"Xã/phường: {report['commune']}")
     lines.append(f"Địa chỉ: {report['address']}")
     if report.get("employer_name"):
         lines.append(f"Đơn vị sử dụng lao động: {report['employer_name']}")
     lines += [
-        f"Số người chết: {report.get('dead_count', 0)}",
-        f"Số người bị thương nặng: {report.get('seriously_injured_count', 0)}",
-        f"Số người bị thương nhẹ: {report.get('minor_injury_count', 0)}",
         "",
         "Tóm tắt diễn biến:",
         str(report["summary"]),
@@ -183,8 +226,6 @@ def body(job: Job) -> str:
         lines.append(f"Thư điện tử: {reporter['email']}")
     if report.get("submitted_by"):
         lines.append(f"Đơn vị gửi báo cáo: {report['submitted_by'].get('name', '')}")
-    if report.get("late"):
-        lines.append("Báo cáo được gửi muộn (sau hơn 24 giờ kể từ khi xảy ra).")
     lines += [
         "",
         "Xác nhận đã nhận thông báo (API tnld):",
@@ -196,12 +237,20 @@ def body(job: Job) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The longest line RFC 5322 allows (§2.1.1): headers are written unfolded.
+UNFOLDED = 998
+UNFOLDED_HEADERS = compat32.clone(max_line_length=UNFOLDED)
+
+
 def build_message(job: Job, *, sender: str) -> Message:
     # The compat32 classes, not EmailMessage: building and flattening an EmailMessage (its header
     # registry folds and re-parses every header) cost 1.3 ms of CPU per e-mail, five times this,
     # and a backlog of thousands is sent by one process (bench/README.md, Notifications).
-    message = MIMEText(body(job), "plain", "utf-8")
-    message["Subject"] = Header(subject(job), "utf-8").encode()
+    message = MIMEText(body(job), "plain", "utf-8", policy=UNFOLDED_HEADERS)
+    # One encoded word, never folded (RFC 5322 §2.1.1 allows 998 characters): Python's folding
+    # of RFC 2047 encoded words can drop the space between two words at a fold (the subject
+    # then read "kỹthuật").
+    message["Subject"] = Header(subject(job), "utf-8", maxlinelen=UNFOLDED).encode()
     message["From"] = sender
     message["To"] = ", ".join(job.emails)
     # Stable across retries: the date the event happened, the id of this delivery.
