@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.notifications.targets import IPNetwork, parse_networks
+
 DEFAULT_RETRY_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h"
 SECRET_KEY_FILE = ".tnld-secret-key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_KEY_LENGTH = 32
@@ -53,6 +55,9 @@ class Settings(BaseSettings):
     #: How long a claimed delivery stays with its worker; a worker that died loses it after this.
     lease_seconds: float = Field(default=60.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    #: Networks webhooks may reach although they are private or loopback (comma-separated
+    #: CIDRs): a deployment's own receivers. Empty: only public addresses.
+    webhook_allowed_networks: str = ""
 
     db_pool_size: int = Field(default=10, ge=1)
     #: Threads per server process that run the request handlers' blocking (database) work.
@@ -66,6 +71,15 @@ class Settings(BaseSettings):
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         parse_retry_schedule(value)
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError:
+            raise ValueError("must be comma-separated CIDRs, e.g. 10.1.0.0/16") from None
         return value
 
     @field_validator("smtp_host", "smtp_username")
@@ -83,6 +97,14 @@ class Settings(BaseSettings):
                     f"(at least {MIN_SECRET_KEY_LENGTH} characters) in production"
                 )
         return self
+
+    @property
+    def allowed_webhook_networks(self) -> list[IPNetwork]:
+        return parse_networks(self.webhook_allowed_networks)
+
+    @property
+    def webhooks_need_https(self) -> bool:
+        return self.env == "production"
 
     @property
     def retry_delays(self) -> list[timedelta]:

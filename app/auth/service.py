@@ -24,6 +24,7 @@ from app.auth.schemas import OrganisationCreate
 from app.config import get_settings
 from app.divisions.service import find_division
 from app.errors import FieldError, NotFound, Unauthenticated, ValidationProblem
+from app.notifications import targets
 from app.pagination import PageParams, paginate
 
 KEY_PREFIX = "tnld_"
@@ -98,8 +99,28 @@ def _check_organisation_rules(data: OrganisationCreate) -> None:
                 detail=f"A {data.kind} needs at least one channel: notify_emails or webhook_url",
             )
         )
+    if data.webhook_url is not None:
+        problem = webhook_target_problem(data.webhook_url)
+        if problem is not None:
+            errors.append(FieldError(pointer="/webhook_url", detail=problem))
     if errors:
         raise ValidationProblem(errors)
+
+
+def webhook_target_problem(url: str) -> str | None:
+    """Why a webhook may not go to this URL (Security and privacy: webhook targets), or None.
+    The signed report carries identity numbers: never to this machine or a private network,
+    unless the deployment allows that network (``TNLD_WEBHOOK_ALLOWED_NETWORKS``)."""
+    settings = get_settings()
+    try:
+        targets.check(
+            url,
+            https_only=settings.webhooks_need_https,
+            allowed=settings.allowed_webhook_networks,
+        )
+    except targets.TargetRefused as exc:
+        return exc.detail
+    return None
 
 
 def new_webhook_secret() -> str:

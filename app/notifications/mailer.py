@@ -60,7 +60,9 @@ def _ms(started: float) -> int:
 
 def _no_address(job: Job) -> SendResult | None:
     if not job.emails:
-        return SendResult(Outcome.failed, error="The organisation has no notify_emails any more")
+        return SendResult(
+            Outcome.failed, error="no_notify_emails: the organisation has none any more"
+        )
     return None
 
 
@@ -72,7 +74,9 @@ def _write_eml(delivery_id: uuid.UUID, message: Message, folder: Path) -> SendRe
         partial.write_bytes(message.as_bytes())
         os.replace(partial, path)  # a reader never sees half a message
     except OSError as exc:
-        return SendResult(Outcome.retry, error=short(f"could not write {folder}: {exc}"))
+        return SendResult(
+            Outcome.retry, error=short(f"mail_dir_error: could not write {folder}: {exc}")
+        )
     return SendResult(Outcome.delivered, response=f"written to {path}")
 
 
@@ -127,18 +131,20 @@ class SmtpSession:
             # The message itself was answered: 5xx is a permanent refusal for every recipient.
             outcome = Outcome.failed if exc.smtp_code >= 500 else Outcome.retry
             reply = _reply(exc.smtp_code, exc.smtp_error)
-            return SendResult(outcome, response=reply, error=f"message refused: {reply}"), False
+            return SendResult(
+                outcome, response=reply, error=f"smtp_refused: message refused: {reply}"
+            ), False
         except smtplib.SMTPResponseException as exc:
             # Greeting, login or MAIL FROM refused: our configuration or the server's state, not
             # the recipients. Retrying lets a fixed configuration deliver it without losing it.
             reply = _reply(exc.smtp_code, exc.smtp_error)
             broken = exc.smtp_code == 421 or self.client is None  # 421: the server is closing
-            return SendResult(Outcome.retry, response=reply, error=f"SMTP error: {reply}"), broken
+            return SendResult(Outcome.retry, response=reply, error=f"smtp_error: {reply}"), broken
         except _BROKEN as exc:
-            error = short(f"SMTP {self.host}:{self.port}: {exc!r}")
+            error = short(f"smtp_connection: {self.host}:{self.port}: {exc!r}")
             return SendResult(Outcome.retry, error=error), True
         except smtplib.SMTPException as exc:
-            error = short(f"SMTP {self.host}:{self.port}: {exc!r}")
+            error = short(f"smtp_connection: {self.host}:{self.port}: {exc!r}")
             return SendResult(Outcome.retry, error=error), True
         if refused:
             return _refused(refused, accepted=True), False
@@ -178,7 +184,11 @@ def _refused(refused: dict[str, tuple[int, bytes]], *, accepted: bool) -> SendRe
     )
     if any(code < 500 for code, _ in refused.values()):
         # A temporary refusal: send again (the stable Message-ID lets the others drop the copy).
-        return SendResult(Outcome.retry, response=detail, error=f"recipient deferred: {detail}")
+        return SendResult(
+            Outcome.retry, response=detail, error=f"smtp_deferred: recipient deferred: {detail}"
+        )
     if accepted:
         return SendResult(Outcome.delivered, response=f"250 accepted; refused: {detail}")
-    return SendResult(Outcome.failed, response=detail, error=f"every recipient refused: {detail}")
+    return SendResult(
+        Outcome.failed, response=detail, error=f"smtp_refused: every recipient refused: {detail}"
+    )

@@ -32,7 +32,7 @@ def report_notifications(
     report_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> list[DeliveryRead]:
     deliveries = service.list_for_report(session, principal=principal, report_id=report_id)
-    return [service.to_read(d) for d in deliveries]
+    return [service.to_read(d, principal) for d in deliveries]
 
 
 @router.post(

@@ -7,6 +7,7 @@ investigator: who was told, when, and who acknowledged is part of the record.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.service import record
+from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.db import is_postgresql
 from app.errors import InvalidTransition, NotFound
@@ -29,7 +31,28 @@ from app.reports.scope import readable_reports
 UNDELIVERED = (DeliveryStatus.failed, DeliveryStatus.unroutable)
 
 
-def to_read(delivery: Delivery) -> DeliveryRead:
+_ERROR_CLASS = re.compile(r"^([a-z][a-z0-9_]*)(?::|$)")
+#: Who sees a recipient's own error text (Security and privacy: a recipient's errors stay
+#: with the recipient); anyone else reading the report sees only the class of the error.
+_SEE_ERROR_DETAIL = (OrganisationKind.inspectorate, OrganisationKind.admin)
+
+
+def error_class(error: str) -> str:
+    """``http_500`` of ``http_500: HTTP 500 Internal Server Error: …``."""
+    match = _ERROR_CLASS.match(error)
+    return match[1] if match else "error"
+
+
+def visible_error(delivery: Delivery, principal: Principal | None) -> str | None:
+    error = delivery.last_error
+    if error is None or principal is None:
+        return error
+    if principal.kind in _SEE_ERROR_DETAIL or principal.organisation_id == delivery.recipient_id:
+        return error
+    return error_class(error)
+
+
+def to_read(delivery: Delivery, principal: Principal | None = None) -> DeliveryRead:
     return DeliveryRead(
         id=delivery.id,
         recipient=RecipientRef(
@@ -38,7 +61,7 @@ def to_read(delivery: Delivery) -> DeliveryRead:
         channel=delivery.channel,
         status=delivery.status,
         attempts=delivery.attempts,
-        last_error=delivery.last_error,
+        last_error=visible_error(delivery, principal),
         created_at=delivery.created_at,
         delivered_at=delivery.delivered_at,
         acknowledged_at=delivery.acknowledged_at,

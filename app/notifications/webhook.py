@@ -13,13 +13,16 @@ import binascii
 import hashlib
 import hmac
 import json
+import ssl
 import time
+from collections.abc import Sequence
 from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 from app import clock
+from app.notifications import targets
 from app.notifications.jobs import Job, Outcome, SendResult, short
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
@@ -81,22 +84,52 @@ def new_client(*, connections: int) -> httpx.AsyncClient:
     )
 
 
-async def send_webhook(job: Job, *, client: httpx.AsyncClient, deadline: float) -> SendResult:
-    """POST the signed event; the whole exchange (connect, request, status, headers and what
-    is read of the body) ends within ``deadline`` seconds, however slowly the receiver answers:
-    httpx's timeouts apply to each read, and a receiver sending a byte every few seconds would
-    never trip them (Security and privacy: a send has a total deadline)."""
+async def send_webhook(
+    job: Job,
+    *,
+    client: httpx.AsyncClient,
+    deadline: float,
+    https_only: bool = False,
+    allowed: Sequence[targets.IPNetwork] = (),
+) -> SendResult:
+    """POST the signed event; the whole exchange (resolving the host, connect, request, status,
+    headers and what is read of the body) ends within ``deadline`` seconds, however slowly the
+    receiver answers: httpx's timeouts apply to each read, and a receiver sending a byte every
+    few seconds would never trip them (Security and privacy: a send has a total deadline).
+
+    The target is checked again right before the send, and the request goes to the address
+    that was checked (the ``Host`` header and TLS name stay the configured host's).
+
+    Each error starts with its class (``timeout``, ``connection_refused``, ``http_500``,
+    ``address_not_allowed``…) and a colon: the class is all the filing organisation sees."""
     if not job.webhook_url or not job.webhook_secret:
-        return SendResult(Outcome.failed, error="The organisation has no webhook_url any more")
+        return SendResult(
+            Outcome.failed, error="no_webhook_url: the organisation has none any more"
+        )
     payload = body(job)
     try:
         request_headers = headers(job, payload)
     except (binascii.Error, ValueError):
-        return SendResult(Outcome.failed, error="The organisation's webhook secret is invalid")
+        return SendResult(Outcome.failed, error="invalid_secret: the webhook secret is invalid")
     try:
         async with asyncio.timeout(deadline):
+            try:
+                target = await targets.check_async(
+                    job.webhook_url, https_only=https_only, allowed=allowed
+                )
+            except targets.TargetRefused as exc:
+                if exc.reason == "name_not_resolved":
+                    # A name that does not resolve now may resolve later (a DNS outage).
+                    return SendResult(Outcome.retry, error=short(f"{exc.reason}: {exc.detail}"))
+                return SendResult(Outcome.failed, error=short(f"{exc.reason}: {exc.detail}"))
+            url = httpx.URL(job.webhook_url)
+            request_headers["host"] = url.netloc.decode("ascii")
             async with client.stream(
-                "POST", job.webhook_url, content=payload, headers=request_headers
+                "POST",
+                url.copy_with(host=str(target.addresses[0])),
+                content=payload,
+                headers=request_headers,
+                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
             ) as response:
                 status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
                 if 200 <= response.status_code < 300:
@@ -112,11 +145,13 @@ async def send_webhook(job: Job, *, client: httpx.AsyncClient, deadline: float) 
     except httpx.TimeoutException as exc:
         return SendResult(Outcome.retry, error=short(f"timeout: no answer in time ({exc!r})"))
     except httpx.HTTPError as exc:
-        return SendResult(Outcome.retry, error=short(f"{type(exc).__name__}: {exc}"))
+        return SendResult(
+            Outcome.retry, error=short(f"{error_class(exc)}: {type(exc).__name__}: {exc}")
+        )
     code = response.status_code
     if 200 <= code < 300:
         return SendResult(Outcome.delivered, response=status)
-    error = short(f"{status}: {excerpt}" if excerpt else status)
+    error = short(f"http_{code}: {status}: {excerpt}" if excerpt else f"http_{code}: {status}")
     if code == 410:
         # Gone: the receiver says this endpoint will never accept it (Standard Webhooks).
         return SendResult(Outcome.failed, response=status, error=error)
@@ -126,6 +161,24 @@ async def send_webhook(job: Job, *, client: httpx.AsyncClient, deadline: float) 
         error=error,
         retry_after=retry_after(response.headers.get("retry-after")),
     )
+
+
+def error_class(exc: httpx.HTTPError) -> str:
+    """The short class of a transport error (what a filer may see of a recipient's trouble)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection_refused"
+        if isinstance(cause, ssl.SSLError):
+            return "tls_error"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return "connection_failed"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "protocol_error"
+    if isinstance(exc, httpx.NetworkError):
+        return "connection_lost"
+    return "http_error"
 
 
 async def _drain(response: httpx.Response) -> None:

@@ -81,6 +81,7 @@ class Worker:
         self.delays = self.settings.retry_delays
         self.lease = timedelta(seconds=self.settings.lease_seconds)
         self.deadline = self.settings.webhook_timeout_seconds
+        self.allowed_networks = self.settings.allowed_webhook_networks
         self._claims = itertools.count(1)
         #: Jobs being sent, by delivery id (each holds a sending slot).
         self._in_flight: dict[uuid.UUID, Job] = {}
@@ -195,10 +196,16 @@ class Worker:
     async def _send_webhook(self, job: Job, client: httpx.AsyncClient) -> None:
         started = time.monotonic()
         try:
-            result = await webhook.send_webhook(job, client=client, deadline=self.deadline)
+            result = await webhook.send_webhook(
+                job,
+                client=client,
+                deadline=self.deadline,
+                https_only=self.settings.webhooks_need_https,
+                allowed=self.allowed_networks,
+            )
         except Exception as exc:  # a bug must not kill the worker or lose the delivery
             log.exception("delivery %s: unexpected error while sending", job.delivery_id)
-            result = SendResult(Outcome.retry, error=f"internal error: {type(exc).__name__}")
+            result = SendResult(Outcome.retry, error=f"internal_error: {type(exc).__name__}")
         self._done([(job, result, int((time.monotonic() - started) * 1000))])
 
     async def _send_emails(self, jobs: list[Job]) -> None:
@@ -206,7 +213,7 @@ class Worker:
             results = await asyncio.to_thread(mailer.send_emails, jobs, settings=self.settings)
         except Exception as exc:  # as above
             log.exception("e-mail batch: unexpected error while sending")
-            error = SendResult(Outcome.retry, error=f"internal error: {type(exc).__name__}")
+            error = SendResult(Outcome.retry, error=f"internal_error: {type(exc).__name__}")
             results = [(error, 0)] * len(jobs)
         self._done([(job, result, ms) for job, (result, ms) in zip(jobs, results, strict=True)])
 

@@ -32,7 +32,7 @@ VALID: dict[str, dict[str, Any]] = {
     "police by webhook": {
         "kind": "police",
         "district_code": "643",
-        "webhook_url": "https://ca643.tnld.test/hook",
+        "webhook_url": "https://localhost/ca643/hook",
     },
     "inspectorate": {"kind": "inspectorate", "notify_emails": ["a@tnld.test", "b@tnld.test"]},
     "admin": {"kind": "admin"},
@@ -114,14 +114,14 @@ def test_missing_kind_is_422(client: TestClient, admin: Org) -> None:
 
 
 def test_webhook_secret_is_returned_when_a_webhook_is_set(client: TestClient, admin: Org) -> None:
-    response = _create(client, admin, kind="inspectorate", webhook_url="https://tt.tnld.test/hook")
+    response = _create(client, admin, kind="inspectorate", webhook_url="https://localhost/tt/hook")
     secret = response.json()["webhook_secret"]
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
 
 
 def test_webhook_secrets_differ(client: TestClient, admin: Org) -> None:
-    body = {"kind": "inspectorate", "webhook_url": "https://tt.tnld.test/hook"}
+    body = {"kind": "inspectorate", "webhook_url": "https://localhost/tt/hook"}
     first = _create(client, admin, **body).json()["webhook_secret"]
     second = _create(client, admin, **body).json()["webhook_secret"]
     assert first != second
@@ -134,7 +134,7 @@ def test_no_webhook_secret_without_a_webhook(client: TestClient, admin: Org) -> 
 
 def test_webhook_secret_is_never_shown_again(client: TestClient, admin: Org) -> None:
     created = _create(
-        client, admin, kind="inspectorate", webhook_url="https://tt.tnld.test/hook"
+        client, admin, kind="inspectorate", webhook_url="https://localhost/tt/hook"
     ).json()
     single = client.get(f"/api/v1/organisations/{created['id']}", headers=admin.headers)
     listed = client.get("/api/v1/organisations", headers=admin.headers)

@@ -150,6 +150,7 @@ class Hook:
 class Reply:
     status: int = 204
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class Receiver:
@@ -182,8 +183,9 @@ class Receiver:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("content-length", "0")
+                self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
+                self.wfile.write(reply.body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

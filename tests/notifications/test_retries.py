@@ -123,7 +123,7 @@ def test_delivery_fails_after_the_last_retry(
     # The first attempt and one per delay of the schedule ("0s,0s"), then no more.
     assert (delivery.status, delivery.attempts) == ("failed", 3)
     assert len(receiver.at("/police")) == 3
-    assert delivery.last_error == "HTTP 500 Internal Server Error"
+    assert delivery.last_error == "http_500: HTTP 500 Internal Server Error"
     assert delivery.next_attempt_at is None
     assert [a.outcome for a in attempts(delivery.id)] == ["retry", "retry", "failed"]
 
@@ -229,7 +229,7 @@ def test_redirects_are_not_followed(
     assert receiver.at("/elsewhere") == []
     delivery = police_delivery(report, hooked)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
-    assert delivery.last_error.startswith("HTTP 307")
+    assert delivery.last_error.startswith("http_307: HTTP 307")
 
 
 def test_receiver_that_does_not_answer_in_time_is_retried(
@@ -263,4 +263,4 @@ def test_unreachable_receiver_is_retried(
 
     delivery = police_delivery(report, police)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
-    assert "ConnectError" in delivery.last_error
+    assert delivery.last_error.startswith("connection_refused: ConnectError")
