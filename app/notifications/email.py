@@ -129,6 +129,20 @@ def _field(pointer: str) -> str:
     return " – ".join(labels) if labels else pointer
 
 
+#: A victim's fields whose values an e-mail may show (the rest are personal or free text).
+SHOWN_VICTIM_FIELDS = frozenset({"outcome", "gender", "employment"})
+
+
+def _shown_victim_change(pointer: str, change: dict[str, Any]) -> bool:
+    """A victim's change that may be spelt out: a non-personal field, or a victim added or
+    removed (shown by outcome only)."""
+    last = pointer.rpartition("/")[2]
+    if last.isdigit():
+        values = [change.get("from"), change.get("to")]
+        return all(v is None or isinstance(v, dict) for v in values)
+    return last in SHOWN_VICTIM_FIELDS and last not in PERSONAL_FIELDS
+
+
 def _amendment(amendment: dict[str, Any]) -> list[str]:
     lines = [
         f"BÁO CÁO ĐÃ ĐƯỢC BỔ SUNG, CẬP NHẬT (phiên bản {amendment.get('version', '?')}).",
@@ -136,7 +150,11 @@ def _amendment(amendment: dict[str, Any]) -> list[str]:
     ]
     for change in amendment.get("changes", []):
         pointer = str(change.get("field", ""))
-        if pointer.startswith("/victims/") and pointer.rpartition("/")[2] in PERSONAL_FIELDS:
+        if pointer == "/victims" or (
+            pointer.startswith("/victims/") and not _shown_victim_change(pointer, change)
+        ):
+            # Names, identity numbers and injuries never travel by e-mail (Law 91/2025 on
+            # personal data): the field's name says what changed; the report says how.
             lines.append(f"  - {_field(pointer)}: đã thay đổi (xem trong hệ thống)")
             continue
         lines.append(
