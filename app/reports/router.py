@@ -14,7 +14,7 @@ from app.fields import InputTimestamp
 from app.pagination import PageOut, PageParams, page_params
 from app.reports import amendments, service
 from app.reports.models import Category, Severity
-from app.reports.schemas import ReportCreate, ReportRead
+from app.reports.schemas import ReportCreate, ReportRead, ReportSummary
 from app.responses import problems
 
 router = APIRouter(tags=["reports"])
@@ -70,8 +70,10 @@ def file_report(
 
 @router.get(
     "/reports",
-    response_model=PageOut[ReportRead],
+    response_model=PageOut[ReportSummary],
     responses=problems(401, 403, 422),
+    description="Summaries: every field of a report but `victims` and `reporter`, plus "
+    "`victim_count`. The whole report is `GET /reports/{id}`.",
 )
 def list_reports(
     principal: Reader,
@@ -83,7 +85,7 @@ def list_reports(
     district_code: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,16}$")] = None,
     occurred_from: Annotated[InputTimestamp | None, Query()] = None,
     occurred_to: Annotated[InputTimestamp | None, Query()] = None,
-) -> PageOut[ReportRead]:
+) -> PageOut[ReportSummary]:
     filters = service.ReportFilters(
         category=category,
         severity=severity,
@@ -94,7 +96,9 @@ def list_reports(
     items, next_cursor = service.list_reports(
         session, principal=principal, filters=filters, params=params
     )
-    return PageOut[ReportRead](items=[service.to_read(r) for r in items], next_cursor=next_cursor)
+    return PageOut[ReportSummary](
+        items=[service.to_summary(r) for r in items], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -103,7 +107,7 @@ def list_reports(
     responses=problems(401, 403, 404, 422),
 )
 def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> ReportRead:
-    return service.to_read(service.get_report(session, principal=principal, report_id=report_id))
+    return service.to_read(service.read_report(session, principal=principal, report_id=report_id))
 
 
 # Follow-up reports (amendments) and versions: app/reports/amendments.py.

@@ -103,7 +103,9 @@ class DataWarning(BaseModel):
     detail: str
 
 
-class ReportRead(BaseModel):
+class ReportFields(BaseModel):
+    """What a report's summary and the whole report share."""
+
     id: uuid.UUID
     reference: str = Field(description="TNLD-<year>-<6-digit sequence>")
     category: Category
@@ -119,8 +121,6 @@ class ReportRead(BaseModel):
     initial_cause: str | None
     measures_taken: str | None
     employer_name: str | None
-    victims: list[VictimOut]
-    reporter: ReporterOut
     submitted_by: OrganisationRef
     received_at: Timestamp
     late: bool = Field(
@@ -136,3 +136,18 @@ class ReportRead(BaseModel):
         "on it): e.g. a national_id whose 4th digit (sex and century) or 5th-6th digits (year "
         "of birth) disagree with the victim's gender or birth_year. Always present, often empty.",
     )
+
+
+class ReportRead(ReportFields):
+    """The whole report (``GET /reports/{id}``, the 201 of a filing, webhooks)."""
+
+    victims: list[VictimOut]
+    reporter: ReporterOut
+
+
+class ReportSummary(ReportFields):
+    """A report in a list: every field but the victims' and the reporter's personal data
+    (Security and privacy: lists are summaries; the whole report is one GET away, and that
+    read is audited)."""
+
+    victim_count: int

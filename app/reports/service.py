@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.models import AuditEvent
-from app.audit.service import audit_row
+from app.audit.service import audit_row, record
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
@@ -43,7 +43,7 @@ from app.notifications.routing import routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency, numbering, single_statement
 from app.reports.models import Category, Report, Severity
-from app.reports.schemas import ReportCreate, ReportRead, VictimIn
+from app.reports.schemas import ReportCreate, ReportRead, ReportSummary, VictimIn
 from app.reports.scope import readable_reports
 
 #: A clock on the reporter's side may run a little fast; beyond this, a future time is an error.
@@ -175,39 +175,48 @@ def check_report(
         )
 
 
+def to_summary(report: Report) -> ReportSummary:
+    fields = _fields(report)
+    fields.pop("victims")
+    fields.pop("reporter")
+    return ReportSummary.model_validate({**fields, "victim_count": len(report.victims)})
+
+
 def to_read(report: Report) -> ReportRead:
-    return ReportRead.model_validate(
-        {
-            "id": report.id,
-            "reference": report.reference,
-            "category": report.category,
-            "severity": report.severity,
-            "dead_count": report.dead_count,
-            "seriously_injured_count": report.seriously_injured_count,
-            "minor_injury_count": report.minor_injury_count,
-            "occurred_at": report.occurred_at,
-            "district_code": report.district_code,
-            "commune": report.commune,
-            "address": report.address,
-            "summary": report.summary,
-            "initial_cause": report.initial_cause,
-            "measures_taken": report.measures_taken,
-            "employer_name": report.employer_name,
-            "victims": report.victims,
-            "reporter": report.reporter,
-            "submitted_by": OrganisationRef(
-                id=report.submitted_by.id,
-                name=report.submitted_by.name,
-                kind=report.submitted_by.kind,
-            ),
-            "received_at": report.received_at,
-            "late": report.late,
-            "investigation_id": report.investigation.id if report.investigation else None,
-            "version": report.version,
-            "updated_at": report.updated_at,
-            "warnings": report_warnings(report.victims),
-        }
-    )
+    return ReportRead.model_validate(_fields(report))
+
+
+def _fields(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "reference": report.reference,
+        "category": report.category,
+        "severity": report.severity,
+        "dead_count": report.dead_count,
+        "seriously_injured_count": report.seriously_injured_count,
+        "minor_injury_count": report.minor_injury_count,
+        "occurred_at": report.occurred_at,
+        "district_code": report.district_code,
+        "commune": report.commune,
+        "address": report.address,
+        "summary": report.summary,
+        "initial_cause": report.initial_cause,
+        "measures_taken": report.measures_taken,
+        "employer_name": report.employer_name,
+        "victims": report.victims,
+        "reporter": report.reporter,
+        "submitted_by": OrganisationRef(
+            id=report.submitted_by.id,
+            name=report.submitted_by.name,
+            kind=report.submitted_by.kind,
+        ),
+        "received_at": report.received_at,
+        "late": report.late,
+        "investigation_id": report.investigation.id if report.investigation else None,
+        "version": report.version,
+        "updated_at": report.updated_at,
+        "warnings": report_warnings(report.victims),
+    }
 
 
 def file_report(
@@ -457,6 +466,24 @@ def get_report(session: Session, *, principal: Principal, report_id: uuid.UUID) 
     report = session.scalar(_readable(principal).where(Report.id == report_id))
     if report is None:
         raise NotFound("No such report")
+    return report
+
+
+def read_report(session: Session, *, principal: Principal, report_id: uuid.UUID) -> Report:
+    """The whole report, for a reader. A read by any organisation other than the filer is
+    recorded (``report.read``): who saw the victims' personal data, and when (Law 91/2025 on
+    personal data; Security and privacy)."""
+    report = get_report(session, principal=principal, report_id=report_id)
+    if report.submitted_by_id != principal.organisation_id:
+        record(
+            session,
+            actor=principal,
+            action="report.read",
+            object_type="report",
+            object_id=report.id,
+            changes={"version": report.version},
+        )
+        session.commit()
     return report
 
 
