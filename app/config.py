@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from datetime import timedelta
@@ -123,8 +124,10 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value().encode()
         path = Path(SECRET_KEY_FILE)
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48) + "\n")
-            path.chmod(0o600)
+            # Created readable by this user only, never for a moment by others.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
         return path.read_text().strip().encode()
 
 

@@ -9,6 +9,7 @@ for the lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -111,13 +112,27 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _private_file(database: str | None) -> None:
+    """The SQLite file holds personal data: readable by the service's user only (its -wal and
+    -shm files take the database file's mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(database, 0o600)
+    except OSError:
+        pass  # a read-only or foreign file: SQLite reports what matters when it opens it
+
+
 def build_engine(raw_url: str | None = None) -> Engine:
     settings = get_settings()
     url = normalise_url(raw_url or settings.database_url)
     if url.get_backend_name() == "sqlite":
+        _private_file(url.database)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
@@ -126,6 +141,8 @@ def build_engine(raw_url: str | None = None) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        # Statement parameters carry names and identity numbers: never in logs or errors.
+        hide_parameters=True,
     )
 
 

@@ -68,10 +68,13 @@ def _no_address(job: Job) -> SendResult | None:
 
 def _write_eml(delivery_id: uuid.UUID, message: Message, folder: Path) -> SendResult:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"{delivery_id}.eml"
         partial = path.with_suffix(".eml.part")
-        partial.write_bytes(message.as_bytes())
+        # The message names the reporter: readable by the service's user only.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(message.as_bytes())
         os.replace(partial, path)  # a reader never sees half a message
     except OSError as exc:
         return SendResult(

@@ -154,5 +154,8 @@ def test_without_smtp_host_emails_are_written_as_eml_files(
     for delivery in deliveries(report["id"]):
         if delivery.channel == "email":
             assert delivery.status == "delivered"
-            written = (folder / f"{delivery.id}.eml").read_bytes()
+            path = folder / f"{delivery.id}.eml"
+            written = path.read_bytes()
             assert report["reference"].encode() in written
+            # It names the reporter: readable by the service's user only.
+            assert path.stat().st_mode & 0o077 == 0
