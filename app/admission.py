@@ -35,12 +35,16 @@ class Admission:
             await self.app(scope, receive, send)
             return
         if self._places is None:
-            self._places = anyio.Semaphore(self.limit, fast_acquire=True)
+            self._places = anyio.Semaphore(self.limit)
         places = self._places
-        admitted = False
-        with anyio.move_on_after(self.wait_seconds):
-            await places.acquire()
+        try:
+            places.acquire_nowait()
             admitted = True
+        except anyio.WouldBlock:
+            admitted = False
+            with anyio.move_on_after(self.wait_seconds):
+                await places.acquire()
+                admitted = True
         if not admitted:
             overloaded = Overloaded(
                 f"More than {self.limit} requests are in flight; retry in {self.retry_after} s",
