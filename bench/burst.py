@@ -111,11 +111,20 @@ async def _burst(
     result = Burst()
     opened = [await asyncio.open_connection("127.0.0.1", port) for _ in requests]
     healthz = Request("healthz", "GET", "/healthz", {}, b"")
-    await asyncio.gather(*(_exchange(r, w, healthz) for r, w in opened))
+    # A hung server does not answer this either: the request then counts as unanswered.
+    warmed = await asyncio.gather(
+        *(asyncio.wait_for(_exchange(r, w, healthz), timeout) for r, w in opened),
+        return_exceptions=True,
+    )
     start = asyncio.Event()
 
-    async def one(stream: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: Request) -> None:
+    async def one(
+        stream: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: Request, ready: object
+    ) -> None:
         await start.wait()
+        if isinstance(ready, BaseException):
+            result.unanswered += 1
+            return
         sent = time.perf_counter()
         try:
             status, headers = await asyncio.wait_for(_exchange(*stream, req), timeout)
@@ -128,7 +137,9 @@ async def _burst(
         if status in (429, 503) and not headers.get(b"retry-after", b"").isdigit():
             result.busy_without_retry_after += 1
 
-    tasks = [asyncio.create_task(one(s, r)) for s, r in zip(opened, requests, strict=True)]
+    tasks = [
+        asyncio.create_task(one(s, r, w)) for s, r, w in zip(opened, requests, warmed, strict=True)
+    ]
     await asyncio.sleep(0)
     began = time.perf_counter()
     start.set()
@@ -288,7 +299,8 @@ def measure_baseline(
 def row(label: str, round_: int, burst: Burst) -> str:
     lat = burst.latencies_ms
     return (
-        f"| {label} | {round_} | {burst.seconds:.2f} | {percentile(lat, 50):.0f} | "
+        f"| {label} | {round_} | {'never' if burst.unanswered else f'{burst.seconds:.2f}'} | "
+        f"{percentile(lat, 50):.0f} | "
         f"{percentile(lat, 95):.0f} | {burst.share(503):.0%} | {burst.unanswered} | "
         f"{burst.healthz} |"
     )
