@@ -38,6 +38,18 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 """
 
 
+#: The routers served under API_PREFIX (each with app.routing.ReleasingRoute).
+API_ROUTERS = (
+    divisions_router,
+    auth_router,
+    reports_router,
+    notifications_router,
+    investigations_router,
+    audit_router,
+    stats_router,
+)
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
@@ -69,15 +81,7 @@ def create_app() -> FastAPI:
         wait_seconds=settings.admission_wait_seconds,
     )
     app.include_router(health_router)
-    for router in (
-        divisions_router,
-        auth_router,
-        reports_router,
-        notifications_router,
-        investigations_router,
-        audit_router,
-        stats_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _document_common_problems(app)
     return app

@@ -19,12 +19,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.config import get_settings
 from app.db import get_engine
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.health import router as health_router
+from app.main import API_ROUTERS
+from app.routing import ReleasingRoute
 from tests.helpers import Org, report_body
 from tests.investigations.support import API, file_report
 
@@ -256,3 +260,16 @@ def test_past_the_limit_a_request_gets_503_problem_with_retry_after(
         held.close()
     with httpx.Client(base_url=live_server, timeout=10) as http:
         _poll(http, f"{API}/divisions", 200)
+
+
+def test_every_route_gives_its_session_back_in_its_own_thread() -> None:
+    """A route outside ReleasingRoute would keep a read's transaction (and its connection)
+    while its response waits for a request thread: the hang of issue 8."""
+    routes = [
+        route
+        for router in (health_router, *API_ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    assert len(routes) > 20
+    assert [r.path for r in routes if not isinstance(r, ReleasingRoute)] == []
