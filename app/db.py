@@ -2,8 +2,9 @@
 
 The same code and the same Alembic migrations run on SQLite (the embedded default) and on
 PostgreSQL. Reports are legal records, so SQLite runs with WAL, ``synchronous=FULL`` and a busy
-timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers wait
-for the lock instead of failing with "database is locked".
+timeout, and every transaction that may write starts with ``BEGIN IMMEDIATE`` so that
+concurrent writers wait for the lock instead of failing with "database is locked" (reads begin
+deferred: ``READ_ONLY``).
 """
 
 from __future__ import annotations
