@@ -132,7 +132,7 @@ INSERT INTO investigations (
     id, report_id, reference, district_code, severity, status, lead_inspector,
     assessment_required, findings, conclusion, occurred_at, opened_at, due_at, extended,
     extension_reason,
-    concluded_at, updated_at, version)
+    concluded_at, updated_at, version, extension_days, approved_by, category)
 SELECT
     gen_random_uuid(), id, reference, district_code, severity, status, NULL,
     assessment, NULL,
@@ -144,7 +144,10 @@ SELECT
     CASE WHEN extended THEN 'Gia hạn' END,
     CASE WHEN status IN ('concluded', 'closed') THEN received_at + interval '15 days' END,
     received_at,
-    1
+    1,
+    CASE WHEN extended THEN base_days END,
+    CASE WHEN extended THEN 'Giám đốc Sở Nội vụ' END,
+    category
 FROM (
     SELECT r.*, h % 10 = 0 AS assessment, h % 20 = 7 AS extended,
            CASE WHEN h % 10 = 0 THEN 60 WHEN severity = 'fatal' THEN 30 ELSE 20 END AS base_days,
@@ -293,8 +296,9 @@ def list_query(principal: Any, query: dict[str, Any], cursor: str | None) -> Cap
             filters=filters,
             params=PageParams(limit=int(query.get("limit", 50)), cursor=cursor),
         )
-    (statement,) = [c for c in captured if "FROM investigations" in c.statement]
-    return statement
+    # The page's first statement: the one over investigations with a due_at (a second, over
+    # those without one, runs only when the first did not fill the page).
+    return next(c for c in captured if "FROM investigations" in c.statement)
 
 
 def deep_cursor(principal: Any, query: dict[str, Any], offset: int) -> tuple[str, int]:

@@ -1,7 +1,9 @@
 """Who is told about a report: the one place that decides it.
 
-Law 84/2015 Art. 34 and Decree 39/2016 Art. 10: the district police of the place and the
-provincial labour inspectorate. Recipients are data (organisations), not code.
+Law 84/2015 Art. 34.1.b and Decree 39/2016 Art. 10: the provincial labour authority for every
+notifiable accident and, when someone died, the police of the place too; the Đắk Lắk plan
+(December 2024) asks for the police for every notifiable accident as well (TNLD_NOTIFY_POLICE).
+Recipients are data (organisations), not code.
 """
 
 from __future__ import annotations

@@ -74,6 +74,8 @@ class Report(Base):
     #: 1 for the report as filed; each amendment adds one.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The reporter's phone in E.164 (``+84...``), beside the number as given in ``reporter``.
+    reporter_phone_e164: Mapped[str | None] = mapped_column(String(16))
 
     submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     investigation: Mapped[Investigation | None] = relationship(

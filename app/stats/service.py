@@ -5,6 +5,10 @@ time), not the year it was received: the province measures accident frequency (p
 fatal accidents 4% fewer every year), and an accident on 31 December reported on 2 January
 belongs to the year it happened. Investigation figures are as of the moment of the request.
 
+Labour accidents and serious technical incidents are counted apart: a technical incident in
+which someone died is not a "fatal labour accident" (Law 84/2015 distinguishes them: Art. 34 for
+accidents, Art. 19 for incidents), and its victims are counted in the incidents' own columns.
+
 Everything is aggregated in SQL, in one statement grouped by district.
 """
 
@@ -29,10 +33,14 @@ from app.stats.schemas import DistrictFigures, Figures, StatsRead
 BASIS = "occurred_at (Vietnam time)"
 REPORT_FIGURES = (
     "reports",
+    "labour_accidents",
     "fatal_accidents",
     "deaths",
     "seriously_injured",
     "technical_incidents",
+    "technical_incidents_fatal",
+    "technical_incident_deaths",
+    "technical_incident_seriously_injured",
 )
 INVESTIGATION_FIGURES = (
     "investigations_open",
@@ -61,6 +69,11 @@ def _district_scope(
     return false()
 
 
+def _sum_where(column: InstrumentedAttribute[int], condition: ColumnElement[bool]) -> Any:
+    """SUM(column) FILTER (WHERE condition), 0 rather than NULL when no row matches."""
+    return func.coalesce(func.sum(column).filter(condition), 0)
+
+
 def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select[Any]:
     """One row per district, in one statement (also timed bare by bench/queries.py).
 
@@ -71,16 +84,22 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
     """
     start, end = year_bounds(year)
     fatal_report = Report.severity == Severity.fatal
+    accident = Report.category == Category.labour_accident
+    incident = Report.category == Category.technical_incident
     reports = (
         select(
             Report.district_code.label("district_code"),
             func.count().label("reports"),
-            func.count().filter(fatal_report).label("fatal_accidents"),
-            func.sum(Report.dead_count).label("deaths"),
-            func.sum(Report.seriously_injured_count).label("seriously_injured"),
-            func.count()
-            .filter(Report.category == Category.technical_incident)
-            .label("technical_incidents"),
+            func.count().filter(accident).label("labour_accidents"),
+            func.count().filter(and_(accident, fatal_report)).label("fatal_accidents"),
+            _sum_where(Report.dead_count, accident).label("deaths"),
+            _sum_where(Report.seriously_injured_count, accident).label("seriously_injured"),
+            func.count().filter(incident).label("technical_incidents"),
+            func.count().filter(and_(incident, fatal_report)).label("technical_incidents_fatal"),
+            _sum_where(Report.dead_count, incident).label("technical_incident_deaths"),
+            _sum_where(Report.seriously_injured_count, incident).label(
+                "technical_incident_seriously_injured"
+            ),
             *(literal(0).label(name) for name in INVESTIGATION_FIGURES),
         )
         .where(
@@ -102,7 +121,13 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
             .label("investigations_overdue"),
             func.count().filter(finished).label("investigations_concluded"),
             func.count()
-            .filter(and_(Investigation.severity == Severity.fatal, finished))
+            .filter(
+                and_(
+                    Investigation.category == Category.labour_accident,
+                    Investigation.severity == Severity.fatal,
+                    finished,
+                )
+            )
             .label("fatal_accidents_concluded"),
         )
         .where(
@@ -122,10 +147,14 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
 @dataclass
 class _Counts:
     reports: int = 0
+    labour_accidents: int = 0
     fatal_accidents: int = 0
     deaths: int = 0
     seriously_injured: int = 0
     technical_incidents: int = 0
+    technical_incidents_fatal: int = 0
+    technical_incident_deaths: int = 0
+    technical_incident_seriously_injured: int = 0
     investigations_open: int = 0
     investigations_overdue: int = 0
     investigations_concluded: int = 0
