@@ -108,7 +108,7 @@ def list_reports(
     responses=problems(401, 403, 404, 422),
 )
 def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> ReportRead:
-    return service.to_read(service.read_report(session, principal=principal, report_id=report_id))
+    return service.read_report(session, principal=principal, report_id=report_id)
 
 
 # Follow-up reports (amendments) and versions: app/reports/amendments.py.

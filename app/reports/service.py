@@ -469,22 +469,26 @@ def get_report(session: Session, *, principal: Principal, report_id: uuid.UUID) 
     return report
 
 
-def read_report(session: Session, *, principal: Principal, report_id: uuid.UUID) -> Report:
+def read_report(session: Session, *, principal: Principal, report_id: uuid.UUID) -> ReportRead:
     """The whole report, for a reader. A read by any organisation other than the filer is
     recorded (``report.read``): who saw the victims' personal data, and when (Law 91/2025 on
     personal data; Security and privacy)."""
     report = get_report(session, principal=principal, report_id=report_id)
+    whole = to_read(report)
     if report.submitted_by_id != principal.organisation_id:
+        # In a transaction of its own that begins with the write: on SQLite a read
+        # transaction that turns into a write can fail at once with SQLITE_BUSY.
+        session.rollback()
         record(
             session,
             actor=principal,
             action="report.read",
             object_type="report",
-            object_id=report.id,
-            changes={"version": report.version},
+            object_id=whole.id,
+            changes={"version": whole.version},
         )
         session.commit()
-    return report
+    return whole
 
 
 @dataclass(frozen=True)
