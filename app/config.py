@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     #: CIDRs): a deployment's own receivers. Empty: only public addresses.
     webhook_allowed_networks: str = ""
 
+    #: Per API key (and per client address without a valid key); ``0`` turns a limit off.
+    rate_limit_writes: str = "120/minute"
+    rate_limit_reads: str = "1200/minute"
+    #: Where rate-limit counters live when several processes serve (``redis://host:6379/0``);
+    #: unset: in each process's memory.
+    redis_url: SecretStr | None = None
+
     db_pool_size: int = Field(default=10, ge=1)
     #: Threads per server process that run the request handlers' blocking (database) work.
     #: Python runs one thread at a time: beyond a few, threads only queue for the interpreter
@@ -87,6 +94,18 @@ class Settings(BaseSettings):
             parse_networks(value)
         except ValueError:
             raise ValueError("must be comma-separated CIDRs, e.g. 10.1.0.0/16") from None
+        return value
+
+    @field_validator("rate_limit_writes", "rate_limit_reads")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        from limits import parse
+
+        if value.strip() not in ("", "0"):
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("must be e.g. 120/minute, or 0 for no limit") from None
         return value
 
     @field_validator("smtp_host", "smtp_username")

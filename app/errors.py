@@ -266,3 +266,12 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem_response(Problem("An unexpected error occurred; it has been logged"))
+
+
+class RateLimited(Problem):
+    """Over a rate limit of ``TNLD_RATE_LIMIT_WRITES`` or ``TNLD_RATE_LIMIT_READS``."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})

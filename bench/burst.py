@@ -251,6 +251,9 @@ def tnld_default_env(database_url: str, workdir: Path) -> dict[str, str]:
         TNLD_DATABASE_URL=database_url,
         TNLD_SECRET_KEY=SECRET_KEY,
         TNLD_MAIL_DIR=str(workdir / "mail"),
+        # Bursts measure admission, not one client's rate allowance.
+        TNLD_RATE_LIMIT_WRITES="0",
+        TNLD_RATE_LIMIT_READS="0",
     )
 
 

@@ -305,6 +305,8 @@ def main() -> None:
                 # The receivers are on loopback (refused as webhook targets where that rule is
                 # in force, unless allowed).
                 "TNLD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+                "TNLD_RATE_LIMIT_WRITES": "0",
+                "TNLD_RATE_LIMIT_READS": "0",
             },
             workdir=workdir,
         )

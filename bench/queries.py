@@ -400,6 +400,8 @@ def serve(url: str) -> Iterator[str]:
         "TNLD_DATABASE_URL": url,
         "TNLD_SECRET_KEY": SECRET_KEY,
         "TNLD_EMBEDDED_WORKER": "false",
+        "TNLD_RATE_LIMIT_WRITES": "0",
+        "TNLD_RATE_LIMIT_READS": "0",
     }
     base = f"http://127.0.0.1:{port}"
     # A file, not a pipe: nobody reads the log while timing, and a full pipe stalls the server.

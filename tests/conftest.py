@@ -25,6 +25,10 @@ os.environ["TNLD_SECRET_KEY"] = "test-secret-key-0123456789-abcdefghijklmnopqrst
 os.environ["TNLD_EMBEDDED_WORKER"] = "false"
 # The tests' receivers listen on loopback: a deployment would name its own networks.
 os.environ["TNLD_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
+# Rate limits are tested on their own (tests/test_rate_limits.py); elsewhere they would only
+# make one test depend on how many requests the tests before it made.
+os.environ["TNLD_RATE_LIMIT_WRITES"] = "0"
+os.environ["TNLD_RATE_LIMIT_READS"] = "0"
 os.environ["TNLD_MAIL_DIR"] = str(_TMP / "mail")
 os.environ.pop("TNLD_SMTP_HOST", None)
 os.environ.pop("TNLD_ENV", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from app.auth.principal import Principal
 from app.auth.service import authenticate
 from app.db import get_session, lookup_session
 from app.errors import Forbidden, Unauthenticated
+from app.ratelimit import limiter
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -21,6 +22,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key issued by an admi
 
 
 def current_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Runs in a request thread, with a session of its own closed before the thread is given
@@ -28,10 +30,23 @@ def current_principal(
     transaction and no lock (on PostgreSQL the lookup runs in autocommit: no BEGIN, no
     ROLLBACK). Holding the lookup's transaction across that wait let a burst of requests take
     the whole pool while the threads waited for it (issue 8)."""
-    if credentials is None:
-        raise Unauthenticated()
-    with lookup_session() as session:
-        return authenticate(session, raw_key=credentials.credentials)
+    limits = limiter()
+    try:
+        if credentials is None:
+            raise Unauthenticated()
+        with lookup_session() as session:
+            principal = authenticate(session, raw_key=credentials.credentials)
+    except Unauthenticated:
+        # Without a valid key, the client's address is what is counted (guessing keys costs
+        # the guesser its address's allowance).
+        limits.hit(method=request.method, identity=f"addr:{client_address(request)}")
+        raise
+    limits.hit(method=request.method, identity=f"key:{principal.api_key_id}")
+    return principal
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def require(*kinds: OrganisationKind) -> Callable[[Principal], Awaitable[Principal]]:
