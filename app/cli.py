@@ -14,6 +14,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.config import get_settings
+    from app.http_guard import GuardedHttpToolsProtocol
     from app.migrations import upgrade
     from app.notifications.supervisor import WorkerSupervisor
 
@@ -37,6 +38,9 @@ def _serve(args: argparse.Namespace) -> None:
             workers=args.workers,
             log_level="info",
             proxy_headers=True,
+            # Headers over 16 KiB → 431; unfinished after 10 s → closed (app.http_guard).
+            http=GuardedHttpToolsProtocol,
+            server_header=False,
         )
     finally:
         if supervisor is not None:

@@ -50,9 +50,7 @@ class Limiter:
             return
         stats = self.limiter.get_window_stats(limit, scope, identity)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(
-            f"More than {limit} {scope}: retry in {wait} s", retry_after_seconds=wait
-        )
+        raise RateLimited(f"More than {limit} {scope}: retry in {wait} s", retry_after_seconds=wait)
 
 
 @lru_cache(maxsize=8)
