@@ -15,7 +15,8 @@ from tests.test_cli import served  # noqa: F401 (a fixture)
 
 def _connect(base: str) -> socket.socket:
     parts = urlsplit(base)
-    assert parts.hostname and parts.port
+    assert parts.hostname
+    assert parts.port
     return socket.create_connection((parts.hostname, parts.port), timeout=30)
 
 
