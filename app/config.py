@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TNLD_", extra="ignore")
 
     env: Literal["development", "production"] = "development"
+    #: Serve /docs; unset: yes in development, no in production.
+    docs: bool | None = None
     database_url: str = "sqlite:///tnld.db"
     secret_key: SecretStr | None = None
 
@@ -127,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def allowed_webhook_networks(self) -> list[IPNetwork]:
         return parse_networks(self.webhook_allowed_networks)
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.docs if self.docs is not None else self.env != "production"
 
     @property
     def webhooks_need_https(self) -> bool:

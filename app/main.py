@@ -15,6 +15,7 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
 from app.divisions.router import router as divisions_router
+from app.docs import install_docs
 from app.errors import install_handlers
 from app.health import router as health_router
 from app.investigations.router import router as investigations_router
@@ -22,6 +23,7 @@ from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
 from app.reports.router import router as reports_router
 from app.responses import problems
+from app.security_headers import SecurityHeaders
 from app.stats.router import router as stats_router
 
 API_PREFIX = "/api/v1"
@@ -66,6 +68,9 @@ def create_app() -> FastAPI:
         summary="Workplace-accident (TNLĐ) reporting for Vietnamese labour authorities",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs with assets served by tnld (app.docs); no ReDoc (it loads from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
@@ -76,7 +81,10 @@ def create_app() -> FastAPI:
         limit=settings.max_requests_in_flight,
         wait_seconds=settings.admission_wait_seconds,
     )
+    # Outermost: every answer, refusals included, carries the security headers.
+    app.add_middleware(SecurityHeaders)
     app.include_router(health_router)
+    install_docs(app, settings)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     _document_common_problems(app)
