@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
 
         get_settings()
     except ValidationError as exc:
-        print(f"tnld: invalid settings:\n{exc}", file=sys.stderr)
+        from app.config import describe
+
+        print(f"tnld: invalid settings:\n{describe(exc)}", file=sys.stderr)
         raise SystemExit(2) from None
     args.handler(args)

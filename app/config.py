@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.notifications.targets import IPNetwork, parse_networks
@@ -32,6 +32,29 @@ def parse_retry_schedule(value: str) -> list[timedelta]:
             raise ValueError(f"invalid delay {part.strip()!r} (use e.g. 5s, 5m, 2h)")
         delays.append(timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]]))
     return delays
+
+
+def strong_key(key: str) -> bool:
+    """Long enough, varied enough, and not a pattern repeated (``abcdefghij`` × 4)."""
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 10:
+        return False
+    for period in range(1, len(key) // 2 + 1):
+        unit = key[:period]
+        if (unit * (len(key) // period + 1)).startswith(key):
+            return False
+    return True
+
+
+def describe(exc: ValidationError) -> str:
+    """A settings error for people: the setting's name and what is wrong, never the value
+    given (it may be a secret)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        location = "_".join(str(part) for part in error["loc"]).upper()
+        name = f"TNLD_{location}" if location else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)
 
 
 class Settings(BaseSettings):
@@ -118,13 +141,21 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_a_strong_key(self) -> Settings:
         if self.env == "production":
-            key = self.secret_key.get_secret_value() if self.secret_key else ""
-            if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 10:
+            keys = self.secret_keys_text()
+            if not keys or not all(strong_key(key) for key in keys):
+                # Names the setting, never its value (Security and privacy: secrets).
                 raise ValueError(
-                    "TNLD_SECRET_KEY must be set to a strong random value "
-                    f"(at least {MIN_SECRET_KEY_LENGTH} characters) in production"
+                    "TNLD_SECRET_KEY must be set to strong random values in production: each "
+                    f"key at least {MIN_SECRET_KEY_LENGTH} characters, at least 10 different "
+                    "characters, and not a repeated pattern"
                 )
         return self
+
+    def secret_keys_text(self) -> list[str]:
+        """The key ring as given: comma-separated, the first current."""
+        if self.secret_key is None:
+            return []
+        return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
 
     @property
     def allowed_webhook_networks(self) -> list[IPNetwork]:
@@ -148,18 +179,26 @@ class Settings(BaseSettings):
             return self.smtp_port
         return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_tls]
 
-    @cached_property
+    @property
     def secret_key_bytes(self) -> bytes:
-        """The key for keyed hashes. In development it is generated once and kept in a file."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
+        """The current key (the first of the ring)."""
+        return self.secret_keys[0]
+
+    @cached_property
+    def secret_keys(self) -> list[bytes]:
+        """The key ring, the current key first: older keys still verify what they signed
+        (API keys are re-hashed under the current one when used). In development, when unset,
+        one key is generated once and kept in a file."""
+        ring = self.secret_keys_text()
+        if ring:
+            return [key.encode() for key in ring]
         path = Path(SECRET_KEY_FILE)
         if not path.exists():
             # Created readable by this user only, never for a moment by others.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as file:
                 file.write(secrets.token_urlsafe(48) + "\n")
-        return path.read_text().strip().encode()
+        return [path.read_text().strip().encode()]
 
 
 @lru_cache

@@ -32,8 +32,10 @@ KEY_PREFIX = "tnld_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def hash_api_key(raw_key: str) -> str:
-    return hmac.new(get_settings().secret_key_bytes, raw_key.encode(), hashlib.sha256).hexdigest()
+def hash_api_key(raw_key: str, secret: bytes | None = None) -> str:
+    """HMAC-SHA256 of the key under ``secret`` (default: the current secret key)."""
+    secret = secret if secret is not None else get_settings().secret_key_bytes
+    return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()
 
 
 #: Every request pays for this lookup: built once, plain columns (no ORM entities), run on the
@@ -56,12 +58,32 @@ def authenticate(session: Session, *, raw_key: str) -> Principal:
     """The principal behind a bearer key; revoked or unknown keys are refused alike."""
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
         raise Unauthenticated("Invalid API key")
-    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": hash_api_key(raw_key)}).first()
+    current = hash_api_key(raw_key)
+    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": current}).first()
+    rehash = False
+    if row is None:
+        # Hashed under an older key of the ring (TNLD_SECRET_KEY rotated): still valid, and
+        # re-hashed under the current key now, so the old key can leave the ring later.
+        for older in get_settings().secret_keys[1:]:
+            row = (
+                session.connection()
+                .execute(_KEY_LOOKUP, {"key_hash": hash_api_key(raw_key, older)})
+                .first()
+            )
+            if row is not None:
+                rehash = True
+                break
     if row is None:
         raise Unauthenticated("Invalid or revoked API key")
     key_id, last_used_at, organisation_id, name, kind, district_code = row
     now = clock.now()
-    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+    if rehash:
+        session.rollback()
+        session.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(key_hash=current, last_used_at=now)
+        )
+        session.commit()
+    elif last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         # In a transaction of its own that begins with the write: on SQLite a read transaction
         # (GET requests begin deferred) that turns into a write can fail at once with
         # SQLITE_BUSY instead of waiting for the lock.
