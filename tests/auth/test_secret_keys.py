@@ -5,9 +5,9 @@ its value (Security and privacy: secrets)."""
 from __future__ import annotations
 
 import os
-import uuid
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
