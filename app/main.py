@@ -21,6 +21,7 @@ from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
+from app.query_guard import QueryGuard
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.security_headers import SecurityHeaders
@@ -81,6 +82,7 @@ def create_app() -> FastAPI:
         limit=settings.max_requests_in_flight,
         wait_seconds=settings.admission_wait_seconds,
     )
+    app.add_middleware(QueryGuard)
     # Outermost: every answer, refusals included, carries the security headers.
     app.add_middleware(SecurityHeaders)
     app.include_router(health_router)

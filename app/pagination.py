@@ -79,6 +79,19 @@ def _decode(cursor: str, kinds: Sequence[type], *, first_nullable: bool = False)
                 out.append(parsed.astimezone(UTC))  # OverflowError at the calendar's edges
             elif kind is uuid.UUID:
                 out.append(uuid.UUID(value))
+            elif kind is int:
+                number = int(value)
+                # A forged cursor must not reach the database as an out-of-range integer.
+                if isinstance(value, bool) or not -(2**63) <= number < 2**63:
+                    raise _bad_cursor()
+                out.append(number)
+            elif kind is str:
+                # PostgreSQL refuses NUL in text: a forged cursor would be a 500.
+                if not isinstance(value, str) or any(
+                    ord(ch) < 32 or ord(ch) == 127 for ch in value
+                ):
+                    raise _bad_cursor()
+                out.append(value)
             else:
                 out.append(kind(value))
         return out
