@@ -24,6 +24,28 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: Category Cs: a lone surrogate (JSON "\\ud800") cannot be stored or sent as UTF-8.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a one-line field (a name, a label) may not hide (Security and privacy: bad input):
+#: format characters (Cf: zero-width, bidi controls, soft hyphen; Unicode 14, checked against
+#: unicodedata in tests), line and paragraph separators (Zl, Zp), private use (Co) and
+#: noncharacters. A name that looks like another, or splits a line in a log, is refused.
+_INVISIBLE = re.compile(
+    "["
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"  # Cf
+    "\u2028\u2029"  # Zl, Zp
+    "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"  # Co
+    "\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe"
+    "\U0003ffff\U0004fffe\U0004ffff\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe"
+    "\U0007ffff\U0008fffe\U0008ffff\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe"
+    "\U000bffff\U000cfffe\U000cffff\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe"
+    "\U000fffff\U0010fffe\U0010ffff"  # noncharacters
+    "]"
+)
+#: Bidirectional embeddings, overrides and isolates: text that displays in another order
+#: than it is stored (free text may hold other scripts, but not these).
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def _text(max_length: int, *, multiline: bool) -> Any:
@@ -35,6 +57,16 @@ def _text(max_length: int, *, multiline: bool) -> Any:
             raise ValueError("must not contain control characters")
         if _SURROGATE.search(value):
             raise ValueError("must not contain unpaired surrogates")
+        if multiline:
+            if _BIDI_CONTROL.search(value):
+                raise ValueError("must not contain bidirectional override characters")
+        elif _INVISIBLE.search(value):
+            raise ValueError(
+                "must not contain invisible or format characters, line separators, "
+                "private-use characters or noncharacters"
+            )
+        elif value and all(unicodedata.category(ch).startswith("M") for ch in value):
+            raise ValueError("must not consist of combining marks alone")
         if not value:
             raise ValueError("must not be empty")
         if len(value) > max_length:
