@@ -34,6 +34,10 @@ class Organisation(Base):
     # Kept retrievable: it is the HMAC key the service signs webhooks with (Standard Webhooks).
     webhook_secret: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The secret before the last rotation: webhooks are signed with it too for
+    #: WEBHOOK_SECRET_OVERLAP after ``webhook_secret_rotated_at``, so receivers can switch.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    webhook_secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")
 

@@ -14,6 +14,8 @@ from app.auth.schemas import (
     OrganisationCreate,
     OrganisationCreated,
     OrganisationRead,
+    OrganisationUpdate,
+    WebhookSecretCreated,
 )
 from app.pagination import PageOut, PageParams, page_params
 from app.responses import problems
@@ -61,6 +63,39 @@ def get_organisation(
     return OrganisationRead.model_validate(
         service.get_organisation(session, organisation_id=organisation_id)
     )
+
+
+@router.patch(
+    "/organisations/{organisation_id}",
+    response_model=OrganisationCreated,
+    responses=problems(401, 403, 404, 413, 422),
+    summary="Change an organisation's name or channels",
+    description="Any of `name`, `notify_emails`, `webhook_url` (`null` removes the webhook). "
+    "When a webhook is set where there was none, the answer carries its `webhook_secret` "
+    "(shown once).",
+)
+def update_organisation(
+    organisation_id: uuid.UUID, body: OrganisationUpdate, session: SessionDep, admin: AdminDep
+) -> OrganisationCreated:
+    organisation, secret = service.update_organisation(
+        session, actor=admin, organisation_id=organisation_id, data=body
+    )
+    read = OrganisationRead.model_validate(organisation)
+    return OrganisationCreated(**read.model_dump(), webhook_secret=secret)
+
+
+@router.post(
+    "/organisations/{organisation_id}/webhook-secret",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookSecretCreated,
+    responses=problems(401, 403, 404, 409, 422),
+    summary="Replace the webhook secret (the old one keeps signing for 24 hours)",
+)
+def rotate_webhook_secret(
+    organisation_id: uuid.UUID, session: SessionDep, admin: AdminDep
+) -> WebhookSecretCreated:
+    secret = service.rotate_webhook_secret(session, actor=admin, organisation_id=organisation_id)
+    return WebhookSecretCreated(webhook_secret=secret)
 
 
 @router.post(

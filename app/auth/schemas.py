@@ -36,6 +36,25 @@ class OrganisationCreate(BaseModel):
     webhook_url: WebhookUrl | None = None
 
 
+class OrganisationUpdate(BaseModel):
+    """What may change without re-creating an organisation (its kind and area may not)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    notify_emails: Annotated[list[Email], Field(max_length=20)] | None = None
+    webhook_url: WebhookUrl | None = Field(
+        default=None, description="`null` removes the webhook (and its secret)."
+    )
+
+
+class WebhookSecretCreated(BaseModel):
+    webhook_secret: str = Field(
+        description="The new secret, shown once. For 24 hours webhooks carry signatures with "
+        "the new and the old secret, space-separated."
+    )
+
+
 class OrganisationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

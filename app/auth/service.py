@@ -20,10 +20,10 @@ from app import clock
 from app.audit.service import record
 from app.auth.models import ApiKey, Organisation, OrganisationKind
 from app.auth.principal import Principal
-from app.auth.schemas import OrganisationCreate
+from app.auth.schemas import OrganisationCreate, OrganisationUpdate
 from app.config import get_settings
 from app.divisions.service import find_division
-from app.errors import FieldError, NotFound, Unauthenticated, ValidationProblem
+from app.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationProblem
 from app.notifications import targets
 from app.pagination import PageParams, paginate
 
@@ -188,6 +188,83 @@ def list_organisations(
         params=params,
         key=lambda o: (o.created_at, o.id),
     )
+
+
+def update_organisation(
+    session: Session, *, actor: Principal, organisation_id: uuid.UUID, data: OrganisationUpdate
+) -> tuple[Organisation, str | None]:
+    """Change an organisation's name or channels; returns it and, when a webhook was set where
+    there was none, the new webhook secret (shown once)."""
+    organisation = get_organisation(session, organisation_id=organisation_id)
+    given = data.model_fields_set
+    errors: list[FieldError] = []
+    if "name" in given and data.name is None:
+        errors.append(FieldError(pointer="/name", detail="must not be null"))
+    if "webhook_url" in given and data.webhook_url is not None:
+        problem = webhook_target_problem(data.webhook_url)
+        if problem is not None:
+            errors.append(FieldError(pointer="/webhook_url", detail=problem))
+    emails = (
+        list(dict.fromkeys(data.notify_emails or []))
+        if "notify_emails" in given
+        else organisation.notify_emails
+    )
+    url = data.webhook_url if "webhook_url" in given else organisation.webhook_url
+    if (
+        organisation.kind in (OrganisationKind.police, OrganisationKind.inspectorate)
+        and not emails
+        and url is None
+    ):
+        errors.append(
+            FieldError(
+                pointer="/notify_emails",
+                detail=f"A {organisation.kind} needs at least one channel: notify_emails or "
+                "webhook_url",
+            )
+        )
+    if errors:
+        raise ValidationProblem(errors)
+    new_secret = None
+    if data.name is not None:
+        organisation.name = data.name
+    organisation.notify_emails = emails
+    if url is None:
+        organisation.webhook_secret = None
+        organisation.previous_webhook_secret = None
+        organisation.webhook_secret_rotated_at = None
+    elif organisation.webhook_secret is None:
+        new_secret = organisation.webhook_secret = new_webhook_secret()
+    organisation.webhook_url = url
+    record(
+        session,
+        actor=actor,
+        action="organisation.updated",
+        object_type="organisation",
+        object_id=organisation.id,
+        changes=data.model_dump(mode="json", exclude_unset=True),
+    )
+    session.commit()
+    return organisation, new_secret
+
+
+def rotate_webhook_secret(session: Session, *, actor: Principal, organisation_id: uuid.UUID) -> str:
+    """A new webhook secret; the old one keeps signing too for 24 hours."""
+    organisation = get_organisation(session, organisation_id=organisation_id)
+    if organisation.webhook_url is None:
+        raise Conflict("The organisation has no webhook_url")
+    secret = new_webhook_secret()
+    organisation.previous_webhook_secret = organisation.webhook_secret
+    organisation.webhook_secret = secret
+    organisation.webhook_secret_rotated_at = clock.now()
+    record(
+        session,
+        actor=actor,
+        action="organisation.webhook_secret_rotated",
+        object_type="organisation",
+        object_id=organisation.id,
+    )
+    session.commit()
+    return secret
 
 
 def get_organisation(session: Session, *, organisation_id: uuid.UUID) -> Organisation:

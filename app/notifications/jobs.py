@@ -12,6 +12,8 @@ from typing import Any
 from app.auth.models import OrganisationKind
 from app.notifications.models import Channel
 
+#: How long webhooks are signed with the previous secret too, after a rotation.
+WEBHOOK_SECRET_OVERLAP = timedelta(hours=24)
 #: Longest text kept from a reply or an error, per attempt.
 MAX_DETAIL = 500
 
@@ -50,6 +52,8 @@ class Job:
     emails: list[str] = field(default_factory=list)
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    #: The secret before a rotation less than 24 hours ago: the webhook is signed with both.
+    previous_webhook_secret: str | None = None
     #: No police organisation covers the report's district: the inspectorate is told so.
     police_unroutable: bool = False
     recipient_id: uuid.UUID | None = None

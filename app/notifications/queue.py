@@ -31,8 +31,9 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, sele
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from app import clock
 from app.auth.models import Organisation
-from app.notifications.jobs import Job, Outcome, SendResult
+from app.notifications.jobs import WEBHOOK_SECRET_OVERLAP, Job, Outcome, SendResult
 from app.notifications.models import (
     Channel,
     Delivery,
@@ -109,6 +110,8 @@ def claim_batch(
             Organisation.notify_emails,
             Organisation.webhook_url,
             Organisation.webhook_secret,
+            Organisation.previous_webhook_secret,
+            Organisation.webhook_secret_rotated_at,
             police_unroutable.label("police_unroutable"),
         )
         .join(NotificationEvent, NotificationEvent.id == Delivery.event_id)
@@ -139,6 +142,12 @@ def claim_batch(
                     emails=list(row.notify_emails or []),
                     webhook_url=row.webhook_url,
                     webhook_secret=row.webhook_secret,
+                    previous_webhook_secret=(
+                        row.previous_webhook_secret
+                        if row.webhook_secret_rotated_at is not None
+                        and clock.now() - row.webhook_secret_rotated_at < WEBHOOK_SECRET_OVERLAP
+                        else None
+                    ),
                     police_unroutable=bool(row.police_unroutable),
                     recipient_id=row.recipient_id,
                     lease_owner=token,

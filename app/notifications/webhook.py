@@ -63,14 +63,19 @@ def headers(job: Job, payload: bytes, *, now: float | None = None) -> dict[str, 
     msg_id = str(job.delivery_id)
     # The send time, not the event time: receivers reject old timestamps (replay protection).
     timestamp = int(now if now is not None else time.time())
+    signatures = [
+        sign(secret, msg_id=msg_id, timestamp=timestamp, payload=payload)
+        for secret in (job.webhook_secret, job.previous_webhook_secret)
+        if secret
+    ]
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(
-            job.webhook_secret, msg_id=msg_id, timestamp=timestamp, payload=payload
-        ),
+        # After a rotation, both signatures, space-separated (Standard Webhooks): a receiver
+        # still on the old secret keeps verifying for WEBHOOK_SECRET_OVERLAP.
+        "webhook-signature": " ".join(signatures),
     }
 
 

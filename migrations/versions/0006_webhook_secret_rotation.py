@@ -1,0 +1,31 @@
+"""webhook secret rotation: the previous secret and when it was replaced (for 24 hours
+webhooks carry signatures with both; Security and privacy)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.db import UTCDateTime
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("organisations") as batch:
+        batch.add_column(sa.Column("previous_webhook_secret", sa.String(100), nullable=True))
+        batch.add_column(sa.Column("webhook_secret_rotated_at", UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("organisations") as batch:
+        batch.drop_column("webhook_secret_rotated_at")
+        batch.drop_column("previous_webhook_secret")
