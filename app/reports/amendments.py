@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.audit.models import AuditEvent
 from app.audit.service import record
+from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
 from app.errors import (
@@ -251,7 +252,13 @@ def _filing_key(session: Session, report: Report) -> uuid.UUID | None:
 
 
 def _apply(
-    session: Session, *, principal: Principal, report: Report, plan: _Plan, note: str | None
+    session: Session,
+    *,
+    principal: Principal,
+    report: Report,
+    plan: _Plan,
+    note: str | None,
+    body_sha256: str | None = None,
 ) -> ReportVersion:
     now = clock.now()
     if report.version == 1:
@@ -266,6 +273,7 @@ def _apply(
                 note=None,
                 changes=[],
                 snapshot=to_read(report).model_dump(mode="json"),
+                body_sha256=report.body_sha256,
             )
         )
     old_severity = report.severity
@@ -300,6 +308,7 @@ def _apply(
         note=note,
         changes=plan.changes,
         snapshot=current,
+        body_sha256=body_sha256,
     )
     session.add(version)
     outbox.enqueue(
@@ -353,6 +362,7 @@ def amend_report(
     report_id: uuid.UUID,
     data: AmendmentCreate,
     idempotency_key: str,
+    body_sha256: str | None = None,
 ) -> idempotency.Outcome:
     """Validate and store an amendment, exactly once per Idempotency-Key."""
     _own_report(session, principal=principal, report_id=report_id)
@@ -371,7 +381,14 @@ def amend_report(
         # Locked: amendments of one report are numbered one after the other.
         report = _own_report(session, principal=principal, report_id=report_id, for_update=True)
         plan = _plan(report, principal=principal, data=data)
-        version = _apply(session, principal=principal, report=report, plan=plan, note=data.note)
+        version = _apply(
+            session,
+            principal=principal,
+            report=report,
+            plan=plan,
+            note=data.note,
+            body_sha256=body_sha256,
+        )
         body = version_read(version).model_dump(mode="json", by_alias=True)
         location = f"/api/v1/reports/{report.id}/versions/{version.version}"
         idempotency.complete(
@@ -400,6 +417,7 @@ def _unamended(session: Session, report: Report) -> ReportVersion:
         note=None,
         changes=[],
         snapshot=to_read(report).model_dump(mode="json"),
+        body_sha256=report.body_sha256,
     )
 
 
@@ -433,3 +451,54 @@ def get_version(
     if found is None:
         raise NotFound("No such version of this report")
     return found
+
+
+# -- Evidence --------------------------------------------------------------------------------
+
+
+class EvidenceVersion(BaseModel):
+    version: int
+    received_at: Timestamp
+    api_key_id: uuid.UUID | None
+    body_sha256: str | None = Field(
+        description="Hex SHA-256 of the exact bytes of the request body that made this version "
+        "(null for versions stored before tnld kept it)"
+    )
+
+
+class EvidenceRead(BaseModel):
+    report_id: uuid.UUID
+    versions: list[EvidenceVersion]
+
+
+def evidence(session: Session, *, principal: Principal, report_id: uuid.UUID) -> EvidenceRead:
+    """What was received for each version, as hashes of the bytes sent: the filing
+    organisation and the labour authority may read it (others who can read the report: 403)."""
+    report = _load_report(session, principal=principal, report_id=report_id)
+    if (
+        principal.kind is not OrganisationKind.inspectorate
+        and report.submitted_by_id != principal.organisation_id
+    ):
+        raise Forbidden("Only the filing organisation and the labour authority read the evidence")
+    if report.version == 1:
+        versions = [_unamended(session, report)]
+    else:
+        versions = list(
+            session.scalars(
+                select(ReportVersion)
+                .where(ReportVersion.report_id == report.id)
+                .order_by(ReportVersion.version)
+            )
+        )
+    return EvidenceRead(
+        report_id=report.id,
+        versions=[
+            EvidenceVersion(
+                version=v.version,
+                received_at=v.created_at,
+                api_key_id=v.api_key_id,
+                body_sha256=v.body_sha256,
+            )
+            for v in versions
+        ],
+    )

@@ -76,6 +76,9 @@ class Report(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The reporter's phone in E.164 (``+84...``), beside the number as given in ``reporter``.
     reporter_phone_e164: Mapped[str | None] = mapped_column(String(16))
+    #: Hex SHA-256 of the exact request body that filed it (null for reports filed before
+    #: tnld kept it): evidence that the stored report is what was sent.
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     investigation: Mapped[Investigation | None] = relationship(
@@ -151,6 +154,8 @@ class ReportVersion(Base):
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
     #: The report as GET returned it at this version: sensitive personal data, report scope.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: Hex SHA-256 of the exact request body that made this version.
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import SessionDep, require
@@ -49,6 +50,11 @@ async def idempotency_key(
     return key
 
 
+async def body_sha256(request: Request) -> str:
+    """Hex SHA-256 of the exact bytes of the request body (evidence of what was received)."""
+    return hashlib.sha256(await request.body()).hexdigest()
+
+
 @router.post(
     "/reports",
     status_code=201,
@@ -60,9 +66,12 @@ def file_report(
     principal: Reporter,
     key: Annotated[str, Depends(idempotency_key)],
     body: ReportCreate,
+    digest: Annotated[str, Depends(body_sha256)],
     session: SessionDep,
 ) -> JSONResponse:
-    filed = service.file_report(session, principal=principal, data=body, idempotency_key=key)
+    filed = service.file_report(
+        session, principal=principal, data=body, idempotency_key=key, body_sha256=digest
+    )
     headers = {"Location": filed.location}
     if filed.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -114,6 +123,21 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
 # Follow-up reports (amendments) and versions: app/reports/amendments.py.
 
 
+@router.get(
+    "/reports/{report_id}/evidence",
+    response_model=amendments.EvidenceRead,
+    responses=problems(401, 403, 404, 422),
+    summary="What was received for each version: the SHA-256 of the exact request body",
+    description="The filing organisation and the labour authority (inspectorate). "
+    "`body_sha256` is the hex SHA-256 of the bytes of the request body that created that "
+    "version; a client that kept what it sent can prove the stored report is that.",
+)
+def report_evidence(
+    report_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> amendments.EvidenceRead:
+    return amendments.evidence(session, principal=principal, report_id=report_id)
+
+
 @router.post(
     "/reports/{report_id}/amendments",
     status_code=201,
@@ -137,10 +161,16 @@ def amend_report(
     principal: Reporter,
     key: Annotated[str, Depends(idempotency_key)],
     body: amendments.AmendmentCreate,
+    digest: Annotated[str, Depends(body_sha256)],
     session: SessionDep,
 ) -> JSONResponse:
     result = amendments.amend_report(
-        session, principal=principal, report_id=report_id, data=body, idempotency_key=key
+        session,
+        principal=principal,
+        report_id=report_id,
+        data=body,
+        idempotency_key=key,
+        body_sha256=digest,
     )
     headers = {"Location": result.location}
     if result.replayed:

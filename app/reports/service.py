@@ -220,7 +220,12 @@ def _fields(report: Report) -> dict[str, Any]:
 
 
 def file_report(
-    session: Session, *, principal: Principal, data: ReportCreate, idempotency_key: str
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    idempotency_key: str,
+    body_sha256: str | None = None,
 ) -> idempotency.Outcome:
     """Validate, store and route a report, exactly once per Idempotency-Key.
 
@@ -238,6 +243,7 @@ def file_report(
         victims=victims,
         key=idempotency_key,
         digest=digest,
+        body_sha256=body_sha256,
     )
 
 
@@ -268,6 +274,7 @@ def _file_in_one_statement(
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
+    body_sha256: str | None = None,
 ) -> idempotency.Outcome:
     """PostgreSQL: claim, store, number and wake in one statement (see
     :mod:`app.reports.single_statement`). A key already used is answered from its stored
@@ -281,6 +288,7 @@ def _file_in_one_statement(
             victims=victims,
             received_at=received_at,
             reference=numbering.STAND_IN,  # the statement writes the number it takes
+            body_sha256=body_sha256,
         )
         taken, reference = single_statement.file_report(
             session.connection(),
@@ -329,6 +337,7 @@ def _file_in_steps(
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
+    body_sha256: str | None = None,
 ) -> idempotency.Outcome:
     """SQLite: claim the key (committed), then in one transaction take the number and write
     the rows with it, and commit. The transaction holds the database's write lock from its
@@ -349,6 +358,7 @@ def _file_in_steps(
             victims=victims,
             received_at=received_at,
             reference=reference,
+            body_sha256=body_sha256,
         )
         connection.execute(insert(Report), [rows.report])
         connection.execute(insert(Investigation), [rows.investigation])
@@ -382,6 +392,7 @@ def _build_rows(
     victims: list[dict[str, Any]],
     received_at: datetime,
     reference: str,
+    body_sha256: str | None = None,
 ) -> FilingRows:
     """The report, its investigation, its notifications (the outbox) and its audit events,
     built up front as column values: filing is the hot path, and model instances and the unit
@@ -414,6 +425,8 @@ def _build_rows(
         "late": received_at - data.occurred_at > LATE_AFTER,
         "version": 1,
         "updated_at": received_at,
+        # Evidence: the hash of the exact bytes that were filed (GET /reports/{id}/evidence).
+        "body_sha256": body_sha256,
     }
     investigation, opened = new_investigation(
         report_id=report_id,

@@ -1,5 +1,6 @@
 """webhook secret rotation: the previous secret and when it was replaced (for 24 hours
-webhooks carry signatures with both; Security and privacy)
+webhooks carry signatures with both); evidence: the SHA-256 of the request body that filed a
+report and that made each version (null for rows from before; Security and privacy)
 
 Revision ID: 0006
 Revises: 0005
@@ -23,9 +24,17 @@ def upgrade() -> None:
     with op.batch_alter_table("organisations") as batch:
         batch.add_column(sa.Column("previous_webhook_secret", sa.String(100), nullable=True))
         batch.add_column(sa.Column("webhook_secret_rotated_at", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("reports") as batch:
+        batch.add_column(sa.Column("body_sha256", sa.String(64), nullable=True))
+    with op.batch_alter_table("report_versions") as batch:
+        batch.add_column(sa.Column("body_sha256", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("report_versions") as batch:
+        batch.drop_column("body_sha256")
+    with op.batch_alter_table("reports") as batch:
+        batch.drop_column("body_sha256")
     with op.batch_alter_table("organisations") as batch:
         batch.drop_column("webhook_secret_rotated_at")
         batch.drop_column("previous_webhook_secret")
