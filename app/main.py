@@ -109,11 +109,15 @@ def _document_common_problems(app: FastAPI) -> None:
             )
             extra = problems(413, 415)
             overloaded = problems(503)
+            limited = problems(429)
             for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
                     documented = {**extra} if "requestBody" in operation else {}
                     if path not in UNLIMITED_PATHS:
                         documented.update(overloaded)
+                    if "401" in operation["responses"]:
+                        # Rate limits count authenticated callers (app.ratelimit).
+                        documented.update(limited)
                     for status, response in documented.items():
                         operation["responses"].setdefault(
                             str(status),
