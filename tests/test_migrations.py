@@ -353,3 +353,35 @@ def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -
     assert phones == {"+842623852123"}
     assert rows[ids["no_victims"][1]].category == "technical_incident"
     assert rows[ids["fatal"][1]].category == "labour_accident"
+
+
+def test_upgrade_encrypts_stored_webhook_secrets_and_downgrade_restores_them(
+    fresh: FreshDatabases,
+) -> None:
+    from app.sealed import SEALED_PREFIX, unseal
+
+    engine = fresh.new()
+    _run(engine, "upgrade", "0005")
+    plain = "whsec_" + "QUJD" * 11
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, name, kind, notify_emails, webhook_url, "
+                "webhook_secret, created_at) VALUES (:id, 'Thanh tra', 'inspectorate', '[]', "
+                "'https://localhost/h', :secret, :now)"
+            ),
+            {
+                "id": uuid.uuid4().hex if fresh.backend == "sqlite" else str(uuid.uuid4()),
+                "secret": plain,
+                "now": "2026-11-20 03:00:00",
+            },
+        )
+    _run(engine, "upgrade", "0006")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT webhook_secret FROM organisations")).scalar_one()
+    assert stored.startswith(SEALED_PREFIX)
+    assert unseal(stored) == plain
+    _run(engine, "downgrade", "0005")
+    with engine.connect() as connection:
+        restored = connection.execute(text("SELECT webhook_secret FROM organisations")).scalar_one()
+    assert restored == plain

@@ -8,6 +8,7 @@ from sqlalchemy import Enum, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONDocument, UTCDateTime, new_id
+from app.sealed import SealedString
 
 
 class OrganisationKind(enum.StrEnum):
@@ -32,11 +33,12 @@ class Organisation(Base):
     notify_emails: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     # Kept retrievable: it is the HMAC key the service signs webhooks with (Standard Webhooks).
-    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    # Stored encrypted under TNLD_SECRET_KEY (app.sealed).
+    webhook_secret: Mapped[str | None] = mapped_column(SealedString())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The secret before the last rotation: webhooks are signed with it too for
     #: WEBHOOK_SECRET_OVERLAP after ``webhook_secret_rotated_at``, so receivers can switch.
-    previous_webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_webhook_secret: Mapped[str | None] = mapped_column(SealedString())
     webhook_secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")
