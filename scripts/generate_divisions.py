@@ -105,7 +105,9 @@ def _write(name: str, valid: tuple[str | None, str | None], units: list[dict[str
     }
     path = OUT / name
     # One unit a line: the files diff and review line by line.
-    head = json.dumps({k: v for k, v in document.items() if k != "units"}, ensure_ascii=False, indent=1)
+    head = json.dumps(
+        {k: v for k, v in document.items() if k != "units"}, ensure_ascii=False, indent=1
+    )
     lines = [json.dumps(unit, ensure_ascii=False) for unit in units]
     text = head[:-2] + ',\n "units": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
     json.loads(text)
@@ -119,7 +121,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
 
     new_codes: dict[str, str] = {}
-    for code, (slug, key) in NEW_PROVINCES.items():
+    for code, (slug, _) in NEW_PROVINCES.items():
         rows = db.execute(
             "SELECT province, ward, wardType, wardCode, wardKey FROM admin_units "
             "WHERE provinceCode = ? ORDER BY wardCode",

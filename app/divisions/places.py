@@ -153,3 +153,18 @@ def stored_place(*, commune_code: str | None, district_code: str | None, on: dat
     if place is None:
         raise ValueError(f"not a place on {on}: {errors}")
     return place
+
+
+def in_sentence(place_name: str) -> str:
+    """A full place name as it reads inside a sentence, each unit type in lower case:
+    "Phường Tân Lập, Tỉnh Đắk Lắk" -> "phường Tân Lập, tỉnh Đắk Lắk" (a name standing alone
+    keeps its capital)."""
+    types = sorted({unit.type for unit in divisions().units}, key=len, reverse=True)
+    parts = []
+    for part in place_name.split(", "):
+        for type_ in types:
+            if part.startswith(type_ + " "):
+                part = type_.lower() + part[len(type_) :]
+                break
+        parts.append(part)
+    return ", ".join(parts)

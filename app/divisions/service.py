@@ -73,6 +73,13 @@ class Divisions:
                 return unit
         return None
 
+    def latest(self, code: str, *, level: Level | None = None) -> Unit | None:
+        """The unit with this code in the latest map (still in force), if any."""
+        for unit in self._by_code.get(code, ()):
+            if unit.valid_to is None and (level is None or unit.level == level):
+                return unit
+        return None
+
     def versions(self, code: str, *, level: Level | None = None) -> tuple[Unit, ...]:
         """Every unit that has had this code, oldest first."""
         units = self._by_code.get(code, ())
@@ -105,7 +112,7 @@ class Divisions:
         return unit
 
     def district_of(self, unit: Unit) -> Unit | None:
-        parent = unit
+        parent: Unit | None = unit
         while parent is not None and parent.level != "district":
             parent = self.parent(parent)
         return parent

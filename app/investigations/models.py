@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, new_id
+from app.db import Base, JSONDocument, UTCDateTime, new_id
 from app.reports.models import Severity
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Investigation(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), unique=True)
     reference: Mapped[str] = mapped_column(String(32))
-    district_code: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str | None] = mapped_column(String(16))
     severity: Mapped[Severity] = mapped_column(
         Enum(Severity, name="investigation_severity", native_enum=False, length=32)
     )
@@ -59,6 +59,9 @@ class Investigation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Bumped on every change; the ETag is derived from it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The report's place (which never changes), for lists and filters without a join.
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
 
     report: Mapped[Report] = relationship(back_populates="investigation")
 

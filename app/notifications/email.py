@@ -22,7 +22,7 @@ from typing import Any
 
 from app.clock import vietnam_time
 from app.config import Settings
-from app.divisions.service import division_name
+from app.divisions.places import in_sentence
 from app.notifications.jobs import Job, Outcome, SendResult, short
 
 #: Per SMTP command; a whole conversation stays well inside the worker's lease.
@@ -42,7 +42,8 @@ OUTCOME = {"dead": "Chết", "seriously_injured": "Bị thương nặng", "minor
 FIELD = {
     "category": "Loại",
     "occurred_at": "Thời gian xảy ra",
-    "district_code": "Địa bàn",
+    "commune_code": "Mã xã/phường",
+    "district_code": "Mã huyện",
     "commune": "Xã/phường",
     "address": "Địa chỉ",
     "summary": "Tóm tắt diễn biến",
@@ -77,8 +78,10 @@ def _time(value: str | None) -> str:
     return f"{moment:%H:%M} ngày {moment:%d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
 
 
-def _district(code: str) -> str:
-    return f"{division_name(code)} (mã {code})"
+def _place(report: dict[str, Any]) -> str:
+    """The place's full name on the accident's date, with its code."""
+    code = report.get("commune_code") or report.get("district_code")
+    return f"{report['place_name']} (mã {code})" if code else str(report["place_name"])
 
 
 def subject(job: Job) -> str:
@@ -87,7 +90,7 @@ def subject(job: Job) -> str:
     if report["category"] == "labour_accident" and report["severity"] == "fatal":
         what = "Tai nạn lao động chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
-    return f"[{report['reference']}] {prefix}: {what} tại {division_name(report['district_code'])}"
+    return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(report['place_name'])}"
 
 
 #: A changed text longer than this is cut in the e-mail (the webhook carries it whole).
@@ -145,12 +148,12 @@ def body(job: Job) -> str:
             "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
             "",
         ]
-    district = division_name(report["district_code"])
     if job.police_unroutable:
         # Art. 34 requires both the police and the inspectorate to be told; when the police of
-        # the district cannot be reached by the service, the inspectorate must know to do it.
+        # the place cannot be reached by the service, the inspectorate must know to do it.
         lines += [
-            f"LƯU Ý: Không thể tự động thông báo cho Công an {district}"
+            "LƯU Ý: Không thể tự động thông báo cho cơ quan công an nơi xảy ra, tại "
+            f"{in_sentence(report['place_name'])}"
             " (chưa có cơ quan công an nào của địa bàn này đăng ký nhận thông báo).",
             "Đề nghị liên hệ trực tiếp với Công an địa phương.",
             "",
@@ -161,7 +164,7 @@ def body(job: Job) -> str:
         f"Mức độ: {SEVERITY.get(report['severity'], report['severity'])}",
         f"Thời gian xảy ra: {_time(report.get('occurred_at'))}",
         f"Thời gian tiếp nhận: {_time(report.get('received_at'))}",
-        f"Địa bàn: {_district(report['district_code'])}",
+        f"Địa bàn: {_place(report)}",
     ]
     if report.get("commune"):
         lines.append(f"Xã/phường: {report['commune']}")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import Organisation
+from app.auth.models import Organisation, OrganisationKind
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus
 
@@ -70,6 +70,7 @@ def claim_due(
                 select(Delivery.event_id).where(
                     Delivery.event_id.in_(event_ids),
                     Delivery.status == DeliveryStatus.unroutable,
+                    Delivery.recipient_kind == OrganisationKind.police,
                 )
             )
         )

@@ -17,7 +17,10 @@ from app.responses import problems
 router = APIRouter(tags=["notifications"])
 
 Reader = Annotated[
-    Principal, Depends(require(K.enterprise, K.district_committee, K.police, K.inspectorate))
+    Principal,
+    Depends(
+        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
+    ),
 ]
 Operator = Annotated[Principal, Depends(require(K.admin, K.inspectorate))]
 

@@ -22,7 +22,7 @@ from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
 from app.db import is_postgresql
-from app.divisions.service import find_division
+from app.divisions.places import Place, accident_date, resolve
 from app.errors import (
     FieldError,
     IdempotentRequestInFlight,
@@ -34,12 +34,12 @@ from app.investigations.models import Investigation
 from app.investigations.opening import new_investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.notifications.outbox import outbox_rows
-from app.notifications.routing import routes_for
+from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency, numbering, single_statement
-from app.reports.models import Category, Report, Severity
+from app.reports.models import Category, Report, ReportCommune, Severity
 from app.reports.schemas import ReportCreate, ReportRead, VictimIn
-from app.reports.scope import readable_reports
+from app.reports.scope import in_commune, readable_reports
 
 #: A clock on the reporter's side may run a little fast; beyond this, a future time is an error.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -79,12 +79,14 @@ def count_outcomes(victims: list[dict[str, Any]]) -> Counts:
     )
 
 
+#: Committees report workers without labour contracts (Law 84/2015 Art. 34.1.d).
+COMMITTEES = (OrganisationKind.commune_committee, OrganisationKind.district_committee)
+
+
 def default_employment(kind: OrganisationKind) -> str:
-    # Enterprises report their own employees; district committees report workers without
-    # labour contracts (Decree 39/2016, statistics for workers without contracts).
-    return (
-        "no_labour_contract" if kind is OrganisationKind.district_committee else "labour_contract"
-    )
+    # Enterprises report their own employees; commune (and, before the reform, district)
+    # committees report workers without labour contracts.
+    return "no_labour_contract" if kind in COMMITTEES else "labour_contract"
 
 
 def victims_as_stored(victims: list[VictimIn], *, kind: OrganisationKind) -> list[dict[str, Any]]:
@@ -96,17 +98,55 @@ def victims_as_stored(victims: list[VictimIn], *, kind: OrganisationKind) -> lis
     return stored
 
 
+def _committee_area_errors(principal: Principal, place: Place, *, on: Any) -> list[FieldError]:
+    """A committee reports at places in its own area only (contract, Reports)."""
+    errors: list[FieldError] = []
+    if principal.kind is OrganisationKind.commune_committee:
+        if principal.commune_code not in place.current_commune_codes:
+            pointer = "/commune_code" if place.commune_code else "/district_code"
+            errors.append(
+                FieldError(
+                    pointer=pointer,
+                    detail="a commune committee reports accidents at places in its own commune "
+                    f"({principal.commune_code}) only",
+                )
+            )
+    elif principal.kind is OrganisationKind.district_committee:
+        if place.district_code is None:
+            # Districts were abolished on 2025-07-01 (Resolution 1660/NQ-UBTVQH15 Art. 2): the
+            # commune committee reports since then (Decree 129/2025 Arts. 44, 47).
+            errors.append(
+                FieldError(
+                    pointer="/occurred_at",
+                    detail="a district committee reports accidents before 2025-07-01 only; "
+                    "since then the commune committee of the place reports",
+                )
+            )
+        elif place.district_code != principal.district_code:
+            errors.append(
+                FieldError(
+                    pointer="/district_code",
+                    detail="a district committee reports accidents in its own district only",
+                )
+            )
+    return errors
+
+
 def check_report(
     data: ReportCreate, *, principal: Principal, now: datetime, victims: list[dict[str, Any]]
-) -> None:
-    """The rules that need context beyond the field itself. Raises 422 problems."""
+) -> Place:
+    """The rules that need context beyond the field itself. Raises 422 problems; returns the
+    place, checked against the map in force on the accident's date."""
     errors: list[FieldError] = []
     if data.occurred_at > now + FUTURE_TOLERANCE:
         errors.append(FieldError(pointer="/occurred_at", detail="must not be in the future"))
-    if find_division(data.district_code) is None:
-        errors.append(
-            FieldError(pointer="/district_code", detail="unknown district code (see /divisions)")
-        )
+    on = accident_date(data.occurred_at)
+    place, place_errors = resolve(
+        commune_code=data.commune_code, district_code=data.district_code, on=on
+    )
+    errors += place_errors
+    if place is not None:
+        errors += _committee_area_errors(principal, place, on=on)
     if data.category is Category.labour_accident and not victims:
         errors.append(
             FieldError(pointer="/victims", detail="a labour accident needs at least one victim")
@@ -120,20 +160,14 @@ def check_report(
                     detail=f"must not be after the year of the accident ({accident_year})",
                 )
             )
-    if principal.kind is OrganisationKind.district_committee:
-        if data.district_code != principal.district_code:
-            errors.append(
-                FieldError(
-                    pointer="/district_code",
-                    detail="a district committee reports accidents in its own district only",
-                )
-            )
+    if principal.kind in COMMITTEES:
         for index, victim in enumerate(victims):
             if victim["employment"] == "labour_contract":
                 errors.append(
                     FieldError(
                         pointer=f"/victims/{index}/employment",
-                        detail="a district committee reports workers without labour contracts",
+                        detail=f"a {principal.kind.replace('_', ' ')} reports workers without "
+                        "labour contracts (Law 84/2015, Art. 34.1.d)",
                     )
                 )
     if errors:
@@ -150,6 +184,8 @@ def check_report(
             detail="Only fatal accidents and accidents seriously injuring two or more workers "
             "are reported here (Law 84/2015, Art. 34; Decree 39/2016, Art. 10)",
         )
+    assert place is not None  # no errors
+    return place
 
 
 def to_read(report: Report) -> ReportRead:
@@ -163,7 +199,10 @@ def to_read(report: Report) -> ReportRead:
             "seriously_injured_count": report.seriously_injured_count,
             "minor_injury_count": report.minor_injury_count,
             "occurred_at": report.occurred_at,
+            "commune_code": report.commune_code,
             "district_code": report.district_code,
+            "place_name": report.place_name,
+            "current_commune_codes": report.current_commune_codes,
             "commune": report.commune,
             "address": report.address,
             "summary": report.summary,
@@ -191,13 +230,14 @@ def file_report(
 ) -> idempotency.Outcome:
     """Validate, store and route a report, exactly once per Idempotency-Key."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
-    check_report(data, principal=principal, now=clock.now(), victims=victims)
+    place = check_report(data, principal=principal, now=clock.now(), victims=victims)
     digest = idempotency.request_hash(data.model_dump(mode="json"))
     if is_postgresql(session):
         filed = _file_in_one_statement(
             session,
             principal=principal,
             data=data,
+            place=place,
             victims=victims,
             key=idempotency_key,
             digest=digest,
@@ -208,6 +248,7 @@ def file_report(
         session,
         principal=principal,
         data=data,
+        place=place,
         victims=victims,
         key=idempotency_key,
         digest=digest,
@@ -219,6 +260,8 @@ class FilingRows:
     """Everything a filing writes, as column values, under the report's placeholder reference."""
 
     report: dict[str, Any]
+    #: One row per current commune (report_communes).
+    communes: list[dict[str, Any]]
     investigation: dict[str, Any]
     event: dict[str, Any]
     deliveries: list[dict[str, Any]]
@@ -235,6 +278,7 @@ def _file_in_one_statement(
     *,
     principal: Principal,
     data: ReportCreate,
+    place: Place,
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
@@ -242,7 +286,7 @@ def _file_in_one_statement(
     """PostgreSQL: claim, store, number and wake in one statement (see
     :mod:`app.reports.single_statement`). None when the key is already used: the general path
     answers from the stored record."""
-    rows = _build_rows(session, principal=principal, data=data, victims=victims)
+    rows = _build_rows(session, principal=principal, data=data, place=place, victims=victims)
     taken, reference = single_statement.file_report(
         session.connection(),
         organisation_id=principal.organisation_id,
@@ -257,6 +301,7 @@ def _file_in_one_statement(
         placeholder=rows.placeholder,
         year=rows.year,
         report=rows.report,
+        communes=rows.communes,
         investigation=rows.investigation,
         event=rows.event,
         deliveries=rows.deliveries,
@@ -280,6 +325,7 @@ def _file_in_steps(
     *,
     principal: Principal,
     data: ReportCreate,
+    place: Place,
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
@@ -291,9 +337,11 @@ def _file_in_steps(
     if stored is not None:
         return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
-        rows = _build_rows(session, principal=principal, data=data, victims=victims)
+        rows = _build_rows(session, principal=principal, data=data, place=place, victims=victims)
         connection = session.connection()
         connection.execute(insert(Report), [rows.report])
+        if rows.communes:
+            connection.execute(insert(ReportCommune), rows.communes)
         connection.execute(insert(Investigation), [rows.investigation])
         connection.execute(insert(NotificationEvent), [rows.event])
         if rows.deliveries:
@@ -323,13 +371,26 @@ def _file_in_steps(
 
 
 def _build_rows(
-    session: Session, *, principal: Principal, data: ReportCreate, victims: list[dict[str, Any]]
+    session: Session,
+    *,
+    principal: Principal,
+    data: ReportCreate,
+    place: Place,
+    victims: list[dict[str, Any]],
 ) -> FilingRows:
     """The report (under a placeholder reference), its investigation, its notifications (the
     outbox) and its audit events, built up front as column values: filing is the hot path, and
     model instances and the unit of work's bookkeeping would cost more than the statements."""
-    routes = routes_for(session, district_code=data.district_code)
     counts = count_outcomes(victims)
+    routes = routes_for(
+        session,
+        place=ReportPlace(
+            category=data.category,
+            severity=counts.severity,
+            district_code=place.district_code,
+            current_commune_codes=place.current_commune_codes,
+        ),
+    )
     received_at = clock.now()
     report_id = uuid.uuid4()
     placeholder = numbering.placeholder(report_id)
@@ -343,7 +404,10 @@ def _build_rows(
         "seriously_injured_count": counts.seriously_injured,
         "minor_injury_count": counts.minor_injury,
         "occurred_at": occurred_at,
-        "district_code": data.district_code,
+        "commune_code": place.commune_code,
+        "district_code": place.district_code,
+        "place_name": place.name,
+        "current_commune_codes": list(place.current_commune_codes),
         "commune": data.commune,
         "address": data.address,
         "summary": data.summary,
@@ -361,7 +425,9 @@ def _build_rows(
     investigation, opened = new_investigation(
         report_id=report_id,
         reference=placeholder,
-        district_code=data.district_code,
+        commune_code=place.commune_code,
+        district_code=place.district_code,
+        current_commune_codes=list(place.current_commune_codes),
         severity=counts.severity,
         occurred_at=occurred_at,
         received_at=received_at,
@@ -387,6 +453,9 @@ def _build_rows(
     )
     return FilingRows(
         report=report,
+        communes=[
+            {"commune_code": code, "report_id": report_id} for code in place.current_commune_codes
+        ],
         investigation=investigation,
         event=event,
         deliveries=deliveries,
@@ -413,6 +482,7 @@ def get_report(session: Session, *, principal: Principal, report_id: uuid.UUID) 
 class ReportFilters:
     category: Category | None = None
     severity: Severity | None = None
+    commune_code: str | None = None
     district_code: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
@@ -426,6 +496,8 @@ def list_reports(
         stmt = stmt.where(Report.category == filters.category)
     if filters.severity is not None:
         stmt = stmt.where(Report.severity == filters.severity)
+    if filters.commune_code is not None:
+        stmt = stmt.where(in_commune(Report.id, filters.commune_code))
     if filters.district_code is not None:
         stmt = stmt.where(Report.district_code == filters.district_code)
     if filters.occurred_from is not None:
