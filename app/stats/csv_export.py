@@ -45,7 +45,7 @@ def safe_cell(value: Any) -> str:
 
 
 def _row(unit: dict[str, Any], figures: Figures) -> list[str]:
-    values = {**unit, **figures.model_dump()}
+    values = {**figures.model_dump(), **unit}
     return [safe_cell(values[key]) for key, _ in COLUMNS]
 
 
