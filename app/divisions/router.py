@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from app import clock
 from app.divisions.service import divisions
+from app.errors import FieldError, ValidationProblem
 from app.responses import problems
 
 router = APIRouter(tags=["divisions"])
@@ -34,6 +35,15 @@ class DivisionsRead(BaseModel):
     items: list[DivisionRead]
 
 
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationProblem(
+            [FieldError(parameter="at", detail="must be a date: YYYY-MM-DD")]
+        ) from None
+
+
 @router.get(
     "/divisions",
     response_model=DivisionsRead,
@@ -48,11 +58,14 @@ class DivisionsRead(BaseModel):
 )
 def list_divisions(
     at: Annotated[
-        date | None,
-        Query(description="YYYY-MM-DD; default: today in Vietnam time"),
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            description="YYYY-MM-DD; default: today in Vietnam time",
+        ),
     ] = None,
 ) -> DivisionsRead:
-    day = at if at is not None else clock.vietnam_time(clock.now()).date()
+    day = _day(at) if at is not None else clock.vietnam_time(clock.now()).date()
     return DivisionsRead(
         at=day,
         items=[

@@ -85,9 +85,7 @@ UNIT_FIELDS = ("code", "name", "level", "map", "district_codes")
 
 
 def by_code(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        d["code"]: {k: v for k, v in d.items() if k not in UNIT_FIELDS} for d in body["units"]
-    }
+    return {d["code"]: {k: v for k, v in d.items() if k not in UNIT_FIELDS} for d in body["units"]}
 
 
 FIGURES_643 = {
