@@ -99,7 +99,8 @@ VALID_REPORT: dict[str, Any] = {
 
 
 def report_body(**overrides: Any) -> dict[str, Any]:
-    """A valid fatal-accident report of 2026 in commune 24121 (Phường Tân Lập), with top-level fields overridden."""
+    """A valid fatal-accident report of 2026 in commune 24121 (Phường Tân Lập), with top-level
+    fields overridden."""
     body = copy.deepcopy(VALID_REPORT)
     body.update(overrides)
     return body

@@ -14,7 +14,8 @@ Existing district police keep their district as a legacy area.
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 import sqlalchemy as sa
@@ -41,7 +42,45 @@ def _place(district_code: str) -> tuple[str, list[str]]:
     return data.full_name(district), list(data.current_communes(district))
 
 
+@contextmanager
+def _sqlite_foreign_keys_off() -> Iterator[None]:
+    """SQLite: batch mode copies ``reports`` (a parent of many tables) and drops the original;
+    with foreign keys on, that drop deletes the rows first and fails. The pragma cannot change
+    inside a transaction, so the work runs in a transaction of its own with the check off, and
+    is verified with ``foreign_key_check`` before it commits (https://sqlite.org/lang_altertable.html,
+    "Making Other Kinds Of Table Schema Changes"). PostgreSQL alters in place."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        bind.exec_driver_sql("COMMIT")
+    except BaseException:
+        bind.exec_driver_sql("ROLLBACK")
+        raise
+    finally:
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+        bind.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def upgrade() -> None:
+    with _sqlite_foreign_keys_off():
+        _upgrade()
+
+
+def downgrade() -> None:
+    with _sqlite_foreign_keys_off():
+        _downgrade()
+
+
+def _upgrade() -> None:
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("commune_code", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("province_code", sa.String(length=16), nullable=True))
@@ -118,7 +157,7 @@ def upgrade() -> None:
         batch_op.alter_column("current_commune_codes", existing_type=JSON_DOCUMENT, nullable=False)
 
 
-def downgrade() -> None:
+def _downgrade() -> None:
     # Reports of the 2025 map have no district: they cannot go back to v1's schema.
     op.drop_table("report_communes")
     with op.batch_alter_table("investigations", schema=None) as batch_op:

@@ -50,7 +50,8 @@ def test_24121_is_tan_hoa_in_2024_and_tan_lap_in_2025() -> None:
     data = divisions()
     old = data.find("24121", on=BEFORE)
     new = data.find("24121", on=AFTER)
-    assert old is not None and new is not None
+    assert old is not None
+    assert new is not None
     assert (old.name, old.parent_code, old.valid_to) == ("Phường Tân Hòa", "643", BEFORE)
     assert (new.name, new.parent_code, new.valid_from) == ("Phường Tân Lập", "66", AFTER)
     assert data.full_name(old) == "Phường Tân Hòa, Thành phố Buôn Ma Thuột, Tỉnh Đắk Lắk"
@@ -61,14 +62,16 @@ def test_24121_is_tan_hoa_in_2024_and_tan_lap_in_2025() -> None:
 def test_24118_is_retired_and_succeeded_by_24121() -> None:
     data = divisions()
     old = data.find("24118", on=BEFORE)
-    assert old is not None and old.name == "Phường Tân Lập"
+    assert old is not None
+    assert old.name == "Phường Tân Lập"
     assert data.find("24118", on=AFTER) is None
     assert old.successors == ("24121",)
 
 
 def test_ea_bhok_24550_was_split_between_two_new_units() -> None:
     ea_bhok = divisions().find("24550", on=BEFORE)
-    assert ea_bhok is not None and ea_bhok.name == "Xã Ea Bhốk"
+    assert ea_bhok is not None
+    assert ea_bhok.name == "Xã Ea Bhốk"
     assert len(ea_bhok.successors) == 2
 
 
@@ -82,7 +85,8 @@ def test_every_old_commune_has_a_successor_in_the_2025_map() -> None:
     new = {u.code for u in data.in_force(AFTER) if u.level == "commune"}
     for unit in data.in_force(BEFORE):
         if unit.level == "commune":
-            assert unit.successors and set(unit.successors) <= new, unit.code
+            assert unit.successors, unit.code
+            assert set(unit.successors) <= new, unit.code
 
 
 def test_two_new_wards_span_several_old_districts() -> None:

@@ -95,9 +95,7 @@ def test_single_reads_are_404_outside_the_area(
 
 
 @pytest.mark.parametrize("reader", sorted(INVESTIGATION_READERS))
-def test_investigations_follow_the_same_area(
-    client: TestClient, world: World, reader: str
-) -> None:
+def test_investigations_follow_the_same_area(client: TestClient, world: World, reader: str) -> None:
     headers = world.readers[reader].headers
     listed = client.get(f"{API}/investigations", headers=headers).json()["items"]
     listed_ids = {i["report_id"] for i in listed}
