@@ -7,7 +7,7 @@ Runs on loopback and stops by itself:
    with anyio's default 40 threads, for reference),
 3. serves ``tnld serve`` on that database with ``TNLD_EMBEDDED_WORKER=false`` (so sending
    notifications does not compete for the two CPUs; the outbox rows are still written in each
-   report's transaction), creates through the API an enterprise, the police of district 643
+   report's transaction), creates through the API an enterprise, the police of commune 24121
    and the inspectorate (each report thus writes 2 deliveries), and measures the intake,
 4. does the same on a SQLite file, and counts "database is locked" errors (responses and the
    server's log).
@@ -179,9 +179,9 @@ def set_up_organisations(server: Server, env: dict[str, str], cwd: Path) -> str:
     with httpx.Client(base_url=server.base_url, headers=admin) as http:
         for body in (
             {
-                "name": "Công an TP Buôn Ma Thuột",
+                "name": "Công an phường Tân Lập",
                 "kind": "police",
-                "district_code": "643",
+                "commune_code": "24121",
                 "notify_emails": ["ca643@bench.test"],
             },
             {"name": "Thanh tra Sở", "kind": "inspectorate", "notify_emails": ["tt@bench.test"]},
@@ -206,8 +206,8 @@ def report_json() -> bytes:
         {
             "category": "labour_accident",
             "occurred_at": occurred.isoformat(),
-            "district_code": "643",
-            "commune": "Phường Tân Lập",
+            "commune_code": "24121",
+            "commune": "Tổ dân phố 5",
             "address": "Công trường nhà ở, 12 Lê Duẩn",
             "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
             "initial_cause": "Giàn giáo không được neo giữ",

@@ -4,7 +4,7 @@ Runs everything on loopback and stops by itself:
 - creates a PostgreSQL database (default ``tnld_bench_notify``; dropped at the end),
 - starts a webhook receiver (HTTP server in a thread) and an SMTP server (aiosmtpd),
 - starts ``tnld serve`` as a subprocess (embedded worker on) and posts N reports, each notified
-  to the district police and the inspectorate on e-mail and webhook (4 deliveries per report);
+  to the commune police and the inspectorate on e-mail and webhook (4 deliveries per report);
   prints the latency from the 201 response to the receipt of each webhook and e-mail,
 - restarts ``tnld serve`` with ``TNLD_EMBEDDED_WORKER=false``, builds a backlog of 1,000
   deliveries (250 reports), then starts ``tnld worker`` and times the drain.
@@ -207,7 +207,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = PHASE_TI
 REPORT: dict[str, Any] = {
     "category": "labour_accident",
     "occurred_at": "2026-11-20T08:30:00+07:00",
-    "district_code": "643",
+    "commune_code": "24121",
     "address": "Công trường nhà ở, 12 Lê Duẩn",
     "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
     "victims": [
@@ -231,9 +231,9 @@ def set_up_organisations(api: httpx.Client, admin_key: str, hook_port: int) -> s
 
     create(
         {
-            "name": "Công an TP Buôn Ma Thuột",
+            "name": "Công an phường Tân Lập",
             "kind": "police",
-            "district_code": "643",
+            "commune_code": "24121",
             "notify_emails": ["police@bench.test"],
             "webhook_url": f"http://127.0.0.1:{hook_port}/police",
         }

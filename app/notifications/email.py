@@ -78,10 +78,15 @@ def _time(value: str | None) -> str:
     return f"{moment:%H:%M} ngày {moment:%d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
 
 
+def _place_name(report: dict[str, Any]) -> str:
+    """The place's full name on the accident's date (events queued before v2 carry only the
+    district's code)."""
+    return str(report.get("place_name") or report.get("district_code") or "")
+
+
 def _place(report: dict[str, Any]) -> str:
-    """The place's full name on the accident's date, with its code."""
     code = report.get("commune_code") or report.get("district_code")
-    return f"{report['place_name']} (mã {code})" if code else str(report["place_name"])
+    return f"{_place_name(report)} (mã {code})" if code else _place_name(report)
 
 
 def subject(job: Job) -> str:
@@ -90,7 +95,7 @@ def subject(job: Job) -> str:
     if report["category"] == "labour_accident" and report["severity"] == "fatal":
         what = "Tai nạn lao động chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
-    return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(report['place_name'])}"
+    return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(_place_name(report))}"
 
 
 #: A changed text longer than this is cut in the e-mail (the webhook carries it whole).
@@ -153,7 +158,7 @@ def body(job: Job) -> str:
         # the place cannot be reached by the service, the inspectorate must know to do it.
         lines += [
             "LƯU Ý: Không thể tự động thông báo cho cơ quan công an nơi xảy ra, tại "
-            f"{in_sentence(report['place_name'])}"
+            f"{in_sentence(_place_name(report))}"
             " (chưa có cơ quan công an nào của địa bàn này đăng ký nhận thông báo).",
             "Đề nghị liên hệ trực tiếp với Công an địa phương.",
             "",
