@@ -1,8 +1,9 @@
 """Filing and reading accident reports.
 
 Law 84/2015 Art. 34 and Decree 39/2016 Art. 10: an accident that kills a worker or seriously
-injures two or more must be reported at once to the district police and the labour
-inspectorate; serious technical incidents too (Đắk Lắk plan implementing Resolution 209/NQ-CP).
+injures two or more must be reported at once to the police of the place (the Law's "district
+police": commune and provincial police since 1 March 2025) and the labour authority; serious
+technical incidents too (Đắk Lắk plan implementing Resolution 209/NQ-CP).
 """
 
 from __future__ import annotations
