@@ -200,7 +200,9 @@ def _plan(report: Report, *, principal: Principal, data: AmendmentCreate) -> _Pl
         if data.victims is not None
         else report.victims
     )
-    check_report(candidate, principal=principal, now=clock.now(), victims=victims)
+    check_report(
+        candidate, principal=principal, now=clock.now(), victims=victims, check_place=False
+    )
     counts = count_outcomes(victims)
     fields = {key: getattr(candidate, key) for key in AMENDABLE if key in given}
     if "reporter" in fields:

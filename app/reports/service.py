@@ -134,20 +134,31 @@ def _committee_area_errors(principal: Principal, place: Place, *, on: Any) -> li
 
 
 def check_report(
-    data: ReportCreate, *, principal: Principal, now: datetime, victims: list[dict[str, Any]]
-) -> Place:
+    data: ReportCreate,
+    *,
+    principal: Principal,
+    now: datetime,
+    victims: list[dict[str, Any]],
+    check_place: bool = True,
+) -> Place | None:
     """The rules that need context beyond the field itself. Raises 422 problems; returns the
-    place, checked against the map in force on the accident's date."""
+    place, checked against the map in force on the accident's date.
+
+    An amendment cannot change the place, which was checked when the report was filed
+    (``check_place=False``): a report filed under v1 keeps its 2024 district whatever its
+    date, and stays amendable."""
     errors: list[FieldError] = []
     if data.occurred_at > now + FUTURE_TOLERANCE:
         errors.append(FieldError(pointer="/occurred_at", detail="must not be in the future"))
     on = accident_date(data.occurred_at)
-    place, place_errors = resolve(
-        commune_code=data.commune_code, district_code=data.district_code, on=on
-    )
-    errors += place_errors
-    if place is not None:
-        errors += _committee_area_errors(principal, place, on=on)
+    place: Place | None = None
+    if check_place:
+        place, place_errors = resolve(
+            commune_code=data.commune_code, district_code=data.district_code, on=on
+        )
+        errors += place_errors
+        if place is not None:
+            errors += _committee_area_errors(principal, place, on=on)
     if data.category is Category.labour_accident and not victims:
         errors.append(
             FieldError(pointer="/victims", detail="a labour accident needs at least one victim")
@@ -185,7 +196,6 @@ def check_report(
             detail="Only fatal accidents and accidents seriously injuring two or more workers "
             "are reported here (Law 84/2015, Art. 34; Decree 39/2016, Art. 10)",
         )
-    assert place is not None  # no errors
     return place
 
 
@@ -232,6 +242,7 @@ def file_report(
     """Validate, store and route a report, exactly once per Idempotency-Key."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
     place = check_report(data, principal=principal, now=clock.now(), victims=victims)
+    assert place is not None  # checked, or a problem was raised
     digest = idempotency.request_hash(data.model_dump(mode="json"))
     if is_postgresql(session):
         filed = _file_in_one_statement(
