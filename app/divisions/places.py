@@ -67,7 +67,6 @@ def resolve(
     """The place of an accident on ``on``, or the errors (pointer and a detail naming the map
     that applies) when the codes are not a place of that day's map."""
     data = divisions()
-    label = data.map_label(on)
     errors: list[FieldError] = []
     if not data.has_districts(on):
         if district_code is not None:
@@ -76,7 +75,7 @@ def resolve(
             errors.append(
                 FieldError(
                     pointer="/district_code",
-                    detail=f"must be absent for an accident on {on.isoformat()}: {label} has "
+                    detail=f"must be absent for an accident on {on.isoformat()}: {data.map_label(on)} has "
                     f"no districts; give commune_code{hint}",
                 )
             )
@@ -84,7 +83,7 @@ def resolve(
             errors.append(
                 FieldError(
                     pointer="/commune_code",
-                    detail=f"is required for an accident on {on.isoformat()}: a commune of {label}",
+                    detail=f"is required for an accident on {on.isoformat()}: a commune of {data.map_label(on)}",
                 )
             )
             return None, errors
@@ -93,7 +92,7 @@ def resolve(
             errors.append(
                 FieldError(
                     pointer="/commune_code",
-                    detail=f"{commune_code} is not a commune of {label}, the map in force on "
+                    detail=f"{commune_code} is not a commune of {data.map_label(on)}, the map in force on "
                     f"{on.isoformat()}" + _retired(data, commune_code, on=on),
                 )
             )
@@ -106,7 +105,7 @@ def resolve(
         errors.append(
             FieldError(
                 pointer="/district_code",
-                detail=f"is required for an accident on {on.isoformat()}: a district of {label}",
+                detail=f"is required for an accident on {on.isoformat()}: a district of {data.map_label(on)}",
             )
         )
         return None, errors
@@ -115,7 +114,7 @@ def resolve(
         errors.append(
             FieldError(
                 pointer="/district_code",
-                detail=f"{district_code} is not a district of {label}, the map in force on "
+                detail=f"{district_code} is not a district of {data.map_label(on)}, the map in force on "
                 f"{on.isoformat()}",
             )
         )
@@ -128,7 +127,7 @@ def resolve(
             FieldError(
                 pointer="/commune_code",
                 detail=f"{commune_code} is not a commune of district {district_code} "
-                f"({district.name}) in {label}, the map in force on {on.isoformat()}",
+                f"({district.name}) in {data.map_label(on)}, the map in force on {on.isoformat()}",
             )
         )
         return None, errors

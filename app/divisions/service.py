@@ -93,9 +93,29 @@ class Divisions:
     def in_force(self, on: date) -> list[Unit]:
         return [unit for unit in self.units if unit.in_force(on)]
 
+    @cached_property
+    def _district_periods(self) -> frozenset[tuple[date | None, date | None]]:
+        return frozenset((u.valid_from, u.valid_to) for u in self.units if u.level == "district")
+
     def has_districts(self, on: date) -> bool:
-        """Whether the map in force that day has a district level (until 2025-06-30)."""
-        return any(u.level == "district" for u in self.in_force(on))
+        """Whether the map in force that day has a district level (until 2025-06-30). Asked on
+        every filing: a few validity periods, not every unit."""
+        return any(
+            (start is None or start <= on) and (end is None or on <= end)
+            for start, end in self._district_periods
+        )
+
+    def communes_of_province(self, province_code: str) -> tuple[str, ...]:
+        """The communes of the latest map in a province (its area for the provincial police)."""
+        return self._latest_communes.get(province_code, ())
+
+    @cached_property
+    def _latest_communes(self) -> dict[str, tuple[str, ...]]:
+        by_province: dict[str, list[str]] = {}
+        for unit in self.units:
+            if unit.level == "commune" and unit.valid_to is None and unit.parent_code:
+                by_province.setdefault(unit.parent_code, []).append(unit.code)
+        return {code: tuple(sorted(codes)) for code, codes in by_province.items()}
 
     def parent(self, unit: Unit) -> Unit | None:
         if unit.parent_code is None:

@@ -29,8 +29,7 @@ def in_commune(report_id: Any, commune_code: str) -> ColumnElement[bool]:
 
 def in_province(report_id: Any, province_code: str) -> ColumnElement[bool]:
     """The report lies in a province of today's map: one of its current communes is there."""
-    communes = [u.code for u in divisions().units if u.valid_to is None and u.level == "commune"
-                and u.parent_code == province_code]  # fmt: skip
+    communes = divisions().communes_of_province(province_code)
     return exists(
         select(ReportCommune.report_id).where(
             ReportCommune.commune_code.in_(communes), ReportCommune.report_id == report_id
