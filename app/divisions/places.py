@@ -67,15 +67,19 @@ def resolve(
     """The place of an accident on ``on``, or the errors (pointer and a detail naming the map
     that applies) when the codes are not a place of that day's map."""
     data = divisions()
+    day = on.isoformat()
+
+    def label() -> str:  # only for an error: not worth computing on every filing
+        return data.map_label(on)
+
     errors: list[FieldError] = []
     if not data.has_districts(on):
         if district_code is not None:
-            old = data.find(district_code, on=date(on.year - 1, 1, 1), level="district")
-            hint = _retired(data, district_code, on=on) if old else ""
+            hint = _retired(data, district_code, on=on)
             errors.append(
                 FieldError(
                     pointer="/district_code",
-                    detail=f"must be absent for an accident on {on.isoformat()}: {data.map_label(on)} has "
+                    detail=f"must be absent for an accident on {day}: {label()} has "
                     f"no districts; give commune_code{hint}",
                 )
             )
@@ -83,7 +87,7 @@ def resolve(
             errors.append(
                 FieldError(
                     pointer="/commune_code",
-                    detail=f"is required for an accident on {on.isoformat()}: a commune of {data.map_label(on)}",
+                    detail=f"is required for an accident on {day}: a commune of {label()}",
                 )
             )
             return None, errors
@@ -92,8 +96,8 @@ def resolve(
             errors.append(
                 FieldError(
                     pointer="/commune_code",
-                    detail=f"{commune_code} is not a commune of {data.map_label(on)}, the map in force on "
-                    f"{on.isoformat()}" + _retired(data, commune_code, on=on),
+                    detail=f"{commune_code} is not a commune of {label()}, the map in force on "
+                    f"{day}" + _retired(data, commune_code, on=on),
                 )
             )
             return None, errors
@@ -105,7 +109,7 @@ def resolve(
         errors.append(
             FieldError(
                 pointer="/district_code",
-                detail=f"is required for an accident on {on.isoformat()}: a district of {data.map_label(on)}",
+                detail=f"is required for an accident on {day}: a district of {label()}",
             )
         )
         return None, errors
@@ -114,8 +118,7 @@ def resolve(
         errors.append(
             FieldError(
                 pointer="/district_code",
-                detail=f"{district_code} is not a district of {data.map_label(on)}, the map in force on "
-                f"{on.isoformat()}",
+                detail=f"{district_code} is not a district of {label()}, the map in force on {day}",
             )
         )
         return None, errors
@@ -127,7 +130,7 @@ def resolve(
             FieldError(
                 pointer="/commune_code",
                 detail=f"{commune_code} is not a commune of district {district_code} "
-                f"({district.name}) in {data.map_label(on)}, the map in force on {on.isoformat()}",
+                f"({district.name}) in {label()}, the map in force on {day}",
             )
         )
         return None, errors
