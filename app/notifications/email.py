@@ -2,12 +2,23 @@
 is configured, written as an ``.eml`` file into ``TNLD_MAIL_DIR`` (so the embedded default
 works with no mail server).
 
+The message states facts, never judgements (contract, Notifications): severity as its class
+with the counts (Decree 39/2016 Art. 9), "chết người" in the subject whenever anyone died,
+whatever the category, and, where the report arrived more than 24 hours after the accident,
+how many hours passed. Law 84/2015 Art. 34 asks for a declaration "immediately" and sets no
+hour count, and since Decree 283/2026 a late declaration is fined: calling a report late would
+be an accusation the service has no ground for. Nor does it name a threshold the report does
+not meet (a technical incident with one seriously injured worker is not "two or more").
+Victims' names, identity numbers and injuries are never in an e-mail (Law 91/2025 on personal
+data): an amendment shows that such a field changed, not its value.
+
 The ``Message-ID`` is derived from the delivery id, so every retry of one delivery carries the
 same id and a receiving system can drop duplicates (delivery is at least once).
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import os
 import smtplib
@@ -23,17 +34,24 @@ from typing import Any
 from app.clock import vietnam_time
 from app.config import Settings
 from app.divisions.places import in_sentence
+from app.divisions.service import divisions
 from app.notifications.jobs import Job, Outcome, SendResult, short
 
 #: Per SMTP command; a whole conversation stays well inside the worker's lease.
 SMTP_TIMEOUT_SECONDS = 20.0
 
+#: Decree 39/2016 Art. 9: the class, without any threshold of the Law's (the counts follow).
 SEVERITY = {
     "fatal": "Chết người",
-    "serious": "Làm bị thương nặng từ 2 người lao động trở lên",
-    "minor": "Nhẹ",
+    "serious": "Có người bị thương nặng",
+    "minor": "Chỉ có người bị thương nhẹ",
     "none": "Không có người bị nạn",
 }
+#: Victims' personal data, which never leaves the service by e-mail (contract, Security and
+#: privacy); the reporter's contact is in every e-mail on purpose.
+PERSONAL_FIELDS = frozenset({"full_name", "national_id", "injury"})
+#: Above this, the e-mail says how many hours passed between the accident and its receipt.
+HOURS_SHOWN_AFTER = 24
 CATEGORY = {
     "labour_accident": "Tai nạn lao động",
     "technical_incident": "Sự cố kỹ thuật gây mất an toàn, vệ sinh lao động nghiêm trọng",
@@ -81,7 +99,11 @@ def _time(value: str | None) -> str:
 def _place_name(report: dict[str, Any]) -> str:
     """The place's full name on the accident's date (events queued before v2 carry only the
     district's code)."""
-    return str(report.get("place_name") or report.get("district_code") or "")
+    if report.get("place_name"):
+        return str(report["place_name"])
+    code = str(report.get("district_code") or "")
+    districts = divisions().versions(code, level="district")
+    return divisions().full_name(districts[0]) if districts else code
 
 
 def _place(report: dict[str, Any]) -> str:
@@ -92,8 +114,8 @@ def _place(report: dict[str, Any]) -> str:
 def subject(job: Job) -> str:
     report = job.payload
     what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
-    if report["category"] == "labour_accident" and report["severity"] == "fatal":
-        what = "Tai nạn lao động chết người"
+    if report.get("dead_count", 0) > 0:
+        what += " chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
     return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(_place_name(report))}"
 
@@ -110,9 +132,9 @@ def _value(value: Any) -> str:
 def _plain_value(value: Any) -> str:
     if value is None or value == "":
         return "(trống)"
-    if isinstance(value, dict) and "full_name" in value:
-        outcome = OUTCOME.get(str(value.get("outcome")), value.get("outcome"))
-        return f"{value['full_name']} ({outcome})" if outcome else str(value["full_name"])
+    if isinstance(value, dict) and "outcome" in value:
+        # A victim added by an amendment: the outcome only, never the name.
+        return f"Người bị nạn ({OUTCOME.get(str(value['outcome']), value['outcome'])})"
     if isinstance(value, str):
         return OUTCOME.get(value, SEVERITY.get(value, CATEGORY.get(value, value)))
     return json.dumps(value, ensure_ascii=False)
@@ -134,11 +156,37 @@ def _amendment(amendment: dict[str, Any]) -> list[str]:
         "Nội dung thay đổi:",
     ]
     for change in amendment.get("changes", []):
+        pointer = str(change.get("field", ""))
+        if pointer.startswith("/victims/") and pointer.rpartition("/")[2] in PERSONAL_FIELDS:
+            lines.append(f"  - {_field(pointer)}: đã thay đổi (xem trong hệ thống)")
+            continue
         lines.append(
-            f"  - {_field(str(change.get('field', '')))}: "
-            f"{_value(change.get('from'))} → {_value(change.get('to'))}"
+            f"  - {_field(pointer)}: {_value(change.get('from'))} → {_value(change.get('to'))}"
         )
     return [*lines, ""]
+
+
+def _hours_before_receipt(report: dict[str, Any]) -> int | None:
+    """Whole hours from the accident to its receipt, when more than 24; else None."""
+    if not report.get("occurred_at") or not report.get("received_at"):
+        return None
+    elapsed = datetime.fromisoformat(report["received_at"]) - datetime.fromisoformat(
+        report["occurred_at"]
+    )
+    hours = int(elapsed.total_seconds() // 3600)
+    return hours if elapsed.total_seconds() > HOURS_SHOWN_AFTER * 3600 else None
+
+
+def _heading(category: str) -> list[str]:
+    if category == "technical_incident":
+        return [
+            "THÔNG BÁO SỰ CỐ KỸ THUẬT GÂY MẤT AN TOÀN, VỆ SINH LAO ĐỘNG NGHIÊM TRỌNG",
+            "(Điều 19 Luật An toàn, vệ sinh lao động 2015)",
+        ]
+    return [
+        "THÔNG BÁO TAI NẠN LAO ĐỘNG",
+        "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
+    ]
 
 
 def body(job: Job) -> str:
@@ -148,14 +196,11 @@ def body(job: Job) -> str:
     if job.event_type == "report.amended" and isinstance(report.get("amendment"), dict):
         lines += _amendment(report["amendment"])
     else:
-        lines += [
-            "THÔNG BÁO TAI NẠN LAO ĐỘNG / SỰ CỐ KỸ THUẬT NGHIÊM TRỌNG",
-            "(Điều 34 Luật An toàn, vệ sinh lao động 2015; Điều 10 Nghị định 39/2016/NĐ-CP)",
-            "",
-        ]
+        lines += [*_heading(str(report["category"])), ""]
     if job.police_unroutable:
-        # Art. 34 requires both the police and the inspectorate to be told; when the police of
-        # the place cannot be reached by the service, the inspectorate must know to do it.
+        # Law 84/2015 Art. 34.1.b asks for the police when someone died, and the provincial
+        # plan for every notifiable report (TNLD_NOTIFY_POLICE): when no police organisation
+        # of the place is registered, the labour authority must know to tell them itself.
         lines += [
             "LƯU Ý: Không thể tự động thông báo cho cơ quan công an nơi xảy ra, tại "
             f"{in_sentence(_place_name(report))}"
@@ -167,19 +212,22 @@ def body(job: Job) -> str:
         f"Mã báo cáo: {report['reference']}",
         f"Loại: {CATEGORY.get(report['category'], report['category'])}",
         f"Mức độ: {SEVERITY.get(report['severity'], report['severity'])}",
+        f"  - Chết: {report.get('dead_count', 0)} người",
+        f"  - Bị thương nặng: {report.get('seriously_injured_count', 0)} người",
+        f"  - Bị thương nhẹ: {report.get('minor_injury_count', 0)} người",
         f"Thời gian xảy ra: {_time(report.get('occurred_at'))}",
         f"Thời gian tiếp nhận: {_time(report.get('received_at'))}",
-        f"Địa bàn: {_place(report)}",
     ]
+    hours = _hours_before_receipt(report)
+    if hours is not None:
+        lines.append(f"Khoảng thời gian từ khi xảy ra đến khi tiếp nhận: {hours} giờ")
+    lines.append(f"Địa bàn: {_place(report)}")
     if report.get("commune"):
         lines.append(f"Xã/phường: {report['commune']}")
     lines.append(f"Địa chỉ: {report['address']}")
     if report.get("employer_name"):
         lines.append(f"Đơn vị sử dụng lao động: {report['employer_name']}")
     lines += [
-        f"Số người chết: {report.get('dead_count', 0)}",
-        f"Số người bị thương nặng: {report.get('seriously_injured_count', 0)}",
-        f"Số người bị thương nhẹ: {report.get('minor_injury_count', 0)}",
         "",
         "Tóm tắt diễn biến:",
         str(report["summary"]),
@@ -199,8 +247,6 @@ def body(job: Job) -> str:
         lines.append(f"Thư điện tử: {reporter['email']}")
     if report.get("submitted_by"):
         lines.append(f"Đơn vị gửi báo cáo: {report['submitted_by'].get('name', '')}")
-    if report.get("late"):
-        lines.append("Báo cáo được gửi muộn (sau hơn 24 giờ kể từ khi xảy ra).")
     lines += [
         "",
         "Xác nhận đã nhận thông báo (API tnld):",
@@ -210,6 +256,9 @@ def body(job: Job) -> str:
         "Thư này được gửi tự động bởi hệ thống tnld; vui lòng không trả lời thư này.",
     ]
     return "\n".join(lines) + "\n"
+
+
+UNFOLDED_HEADERS = email.policy.default.clone(max_line_length=998)
 
 
 def build_message(job: Job, *, sender: str) -> EmailMessage:
@@ -223,6 +272,10 @@ def build_message(job: Job, *, sender: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message["X-TNLD-Reference"] = str(job.payload["reference"])
     message.set_content(body(job), charset="utf-8")
+    # Written out without folding headers below 998 characters (RFC 5322 §2.1.1): Python's
+    # folding of RFC 2047 encoded words can drop the space between two words at a fold (the
+    # subject then read "kỹthuật"). The body was encoded above under the default policy.
+    message.policy = UNFOLDED_HEADERS
     return message
 
 

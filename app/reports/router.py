@@ -133,8 +133,10 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
     "same order: correct in place, append new ones; none removed). Validated like a new "
     "report (422, pointers into this body). Returns the new version, with "
     "`Location: /api/v1/reports/{id}/versions/{n}`. `received_at` never changes. When the "
-    "severity changes, the investigation's `due_at` is recomputed from the original "
-    "`received_at`, and a `report.amended` notification goes to the report's recipients.\n\n"
+    "victims' counts change, the investigation's `due_at` is recomputed from the original "
+    "`received_at` (Law 84/2015 Art. 35.6; an extension's days are kept). The response "
+    "carries `warnings` for doubtful but accepted data. A `report.amended` notification "
+    "goes to the report's recipients.\n\n"
     "Only the filing organisation may amend: another organisation that can read the report "
     "gets 403, one that cannot gets 404. `Idempotency-Key` is required, with the same "
     "semantics as for POST /reports.",
