@@ -1,6 +1,5 @@
-"""Notification e-mails: a Vietnamese plain-text message, sent over SMTP or, when no SMTP host
-is configured, written as an ``.eml`` file into ``TNLD_MAIL_DIR`` (so the embedded default
-works with no mail server).
+"""Notification e-mails: the Vietnamese plain-text message. Sending it (over SMTP or, when no
+SMTP host is configured, as an ``.eml`` file into ``TNLD_MAIL_DIR``) is app.notifications.mailer.
 
 The message states facts, never judgements (contract, Notifications): severity as its class
 with the counts (Decree 39/2016 Art. 9), "chết người" in the subject whenever anyone died,
@@ -18,27 +17,20 @@ same id and a receiving system can drop duplicates (delivery is at least once).
 
 from __future__ import annotations
 
-import email.policy
 import json
-import os
-import smtplib
-import ssl
 import uuid
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from app.clock import vietnam_time
-from app.config import Settings
 from app.divisions.places import in_sentence
 from app.divisions.service import divisions
-from app.notifications.jobs import Job, Outcome, SendResult, short
-
-#: Per SMTP command; a whole conversation stays well inside the worker's lease.
-SMTP_TIMEOUT_SECONDS = 20.0
+from app.notifications.jobs import Job
 
 #: Decree 39/2016 Art. 9: the class, without any threshold of the Law's (the counts follow).
 SEVERITY = {
@@ -258,12 +250,20 @@ def body(job: Job) -> str:
     return "\n".join(lines) + "\n"
 
 
-UNFOLDED_HEADERS = email.policy.default.clone(max_line_length=998)
+#: The longest line RFC 5322 allows (§2.1.1): headers are written unfolded.
+UNFOLDED = 998
+UNFOLDED_HEADERS = compat32.clone(max_line_length=UNFOLDED)
 
 
-def build_message(job: Job, *, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject(job)
+def build_message(job: Job, *, sender: str) -> Message:
+    # The compat32 classes, not EmailMessage: building and flattening an EmailMessage (its header
+    # registry folds and re-parses every header) cost 1.3 ms of CPU per e-mail, five times this,
+    # and a backlog of thousands is sent by one process (bench/README.md, Notifications).
+    message = MIMEText(body(job), "plain", "utf-8", policy=UNFOLDED_HEADERS)
+    # One encoded word, never folded (RFC 5322 §2.1.1 allows 998 characters): Python's folding
+    # of RFC 2047 encoded words can drop the space between two words at a fold (the subject
+    # then read "kỹthuật").
+    message["Subject"] = Header(subject(job), "utf-8", maxlinelen=UNFOLDED).encode()
     message["From"] = sender
     message["To"] = ", ".join(job.emails)
     # Stable across retries: the date the event happened, the id of this delivery.
@@ -271,97 +271,4 @@ def build_message(job: Job, *, sender: str) -> EmailMessage:
     message["Message-ID"] = message_id(job.delivery_id, sender)
     message["Auto-Submitted"] = "auto-generated"
     message["X-TNLD-Reference"] = str(job.payload["reference"])
-    message.set_content(body(job), charset="utf-8")
-    # Written out without folding headers below 998 characters (RFC 5322 §2.1.1): Python's
-    # folding of RFC 2047 encoded words can drop the space between two words at a fold (the
-    # subject then read "kỹthuật"). The body was encoded above under the default policy.
-    message.policy = UNFOLDED_HEADERS
     return message
-
-
-def send_email(job: Job, *, settings: Settings) -> SendResult:
-    if not job.emails:
-        return SendResult(Outcome.failed, error="The organisation has no notify_emails any more")
-    message = build_message(job, sender=settings.smtp_from)
-    if settings.smtp_host is None:
-        return _write_eml(job.delivery_id, message, settings.mail_dir)
-    return _send_smtp(message, recipients=job.emails, settings=settings)
-
-
-def _write_eml(delivery_id: uuid.UUID, message: EmailMessage, folder: Path) -> SendResult:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{delivery_id}.eml"
-        partial = path.with_suffix(".eml.part")
-        partial.write_bytes(message.as_bytes())
-        os.replace(partial, path)  # a reader never sees half a message
-    except OSError as exc:
-        return SendResult(Outcome.retry, error=short(f"could not write {folder}: {exc}"))
-    return SendResult(Outcome.delivered, response=f"written to {path}")
-
-
-@lru_cache(maxsize=1)
-def _tls() -> ssl.SSLContext:
-    """Built once: loading the CA store takes ~0.1 s of CPU, far more than a send."""
-    return ssl.create_default_context()
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return short(f"{code} {text}")
-
-
-def _send_smtp(message: EmailMessage, *, recipients: list[str], settings: Settings) -> SendResult:
-    host, port = settings.smtp_host or "", settings.effective_smtp_port
-    client: smtplib.SMTP | None = None
-    try:
-        if settings.smtp_tls == "tls":
-            client = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS, context=_tls())
-        else:
-            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
-        if settings.smtp_tls == "starttls":
-            client.starttls(context=_tls())
-        if settings.smtp_username:
-            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-            client.login(settings.smtp_username, password)
-        refused = client.send_message(message, from_addr=settings.smtp_from, to_addrs=recipients)
-    except smtplib.SMTPRecipientsRefused as exc:
-        return _refused(exc.recipients, accepted=False)
-    except smtplib.SMTPDataError as exc:
-        # The message itself was answered: 5xx is a permanent refusal for every recipient.
-        outcome = Outcome.failed if exc.smtp_code >= 500 else Outcome.retry
-        reply = _reply(exc.smtp_code, exc.smtp_error)
-        return SendResult(outcome, response=reply, error=f"message refused: {reply}")
-    except smtplib.SMTPResponseException as exc:
-        # Greeting, login or MAIL FROM refused: our configuration or the server's state, not the
-        # recipients. Retrying lets a fixed configuration deliver it without losing anything.
-        reply = _reply(exc.smtp_code, exc.smtp_error)
-        return SendResult(Outcome.retry, response=reply, error=f"SMTP error: {reply}")
-    except (smtplib.SMTPException, OSError) as exc:
-        return SendResult(Outcome.retry, error=short(f"SMTP {host}:{port}: {exc!r}"))
-    finally:
-        if client is not None:
-            _close(client)
-    if refused:
-        return _refused(refused, accepted=True)
-    return SendResult(Outcome.delivered, response="250 accepted")
-
-
-def _refused(refused: dict[str, tuple[int, bytes]], *, accepted: bool) -> SendResult:
-    detail = short(
-        "; ".join(f"{addr}: {_reply(code, text)}" for addr, (code, text) in refused.items())
-    )
-    if any(code < 500 for code, _ in refused.values()):
-        # A temporary refusal: send again (the stable Message-ID lets the others drop the copy).
-        return SendResult(Outcome.retry, response=detail, error=f"recipient deferred: {detail}")
-    if accepted:
-        return SendResult(Outcome.delivered, response=f"250 accepted; refused: {detail}")
-    return SendResult(Outcome.failed, response=detail, error=f"every recipient refused: {detail}")
-
-
-def _close(client: smtplib.SMTP) -> None:
-    try:
-        client.quit()
-    except (smtplib.SMTPException, OSError):
-        client.close()

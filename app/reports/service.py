@@ -262,24 +262,17 @@ def to_read(report: Report) -> ReportRead:
 def file_report(
     session: Session, *, principal: Principal, data: ReportCreate, idempotency_key: str
 ) -> idempotency.Outcome:
-    """Validate, store and route a report, exactly once per Idempotency-Key."""
+    """Validate, store and route a report, exactly once per Idempotency-Key.
+
+    One way to write a filing per database: PostgreSQL in one statement
+    (:mod:`app.reports.single_statement`), SQLite in steps under its write lock. Either way the
+    reference is taken where the rows are written, and every row is written once with it."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
     place = check_report(data, principal=principal, now=clock.now(), victims=victims)
     assert place is not None  # checked, or a problem was raised
     digest = idempotency.request_hash(data.model_dump(mode="json"))
-    if is_postgresql(session):
-        filed = _file_in_one_statement(
-            session,
-            principal=principal,
-            data=data,
-            place=place,
-            victims=victims,
-            key=idempotency_key,
-            digest=digest,
-        )
-        if filed is not None:
-            return filed
-    return _file_in_steps(
+    filing = _file_in_one_statement if is_postgresql(session) else _file_in_steps
+    return filing(
         session,
         principal=principal,
         data=data,
@@ -292,7 +285,7 @@ def file_report(
 
 @dataclass(frozen=True)
 class FilingRows:
-    """Everything a filing writes, as column values, under the report's placeholder reference."""
+    """Everything a filing writes, as column values."""
 
     report: dict[str, Any]
     #: One row per current commune (report_communes).
@@ -301,11 +294,14 @@ class FilingRows:
     event: dict[str, Any]
     deliveries: list[dict[str, Any]]
     audit: list[dict[str, Any]]
-    #: The 201 response body (its ``reference`` is the placeholder until the number is taken).
+    #: The 201 response body.
     body: dict[str, Any]
     location: str
-    placeholder: str
-    year: int
+
+
+#: How often a PostgreSQL filing whose key was freed meanwhile (an amendment's claim that
+#: failed) tries again.
+_FILING_TRIES = 3
 
 
 def _file_in_one_statement(
@@ -317,42 +313,59 @@ def _file_in_one_statement(
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
-) -> idempotency.Outcome | None:
+) -> idempotency.Outcome:
     """PostgreSQL: claim, store, number and wake in one statement (see
-    :mod:`app.reports.single_statement`). None when the key is already used: the general path
-    answers from the stored record."""
-    rows = _build_rows(session, principal=principal, data=data, place=place, victims=victims)
-    taken, reference = single_statement.file_report(
-        session.connection(),
-        organisation_id=principal.organisation_id,
-        idempotency_key=key,
-        idempotency_row=idempotency.completed_row(
+    :mod:`app.reports.single_statement`). A key already used is answered from its stored
+    record, which writes nothing."""
+    for _ in range(_FILING_TRIES):
+        received_at = clock.now()
+        rows = _build_rows(
+            session,
+            principal=principal,
+            data=data,
+            place=place,
+            victims=victims,
+            received_at=received_at,
+            reference=numbering.STAND_IN,  # the statement writes the number it takes
+        )
+        taken, reference = single_statement.file_report(
+            session.connection(),
             organisation_id=principal.organisation_id,
-            key=key,
-            digest=digest,
-            location=rows.location,
-        ),
-        response_body=idempotency.serialise(rows.body),
-        placeholder=rows.placeholder,
-        year=rows.year,
-        report=rows.report,
-        communes=rows.communes,
-        investigation=rows.investigation,
-        event=rows.event,
-        deliveries=rows.deliveries,
-        audit=rows.audit,
-    )
-    if reference is None:
+            idempotency_key=key,
+            idempotency_row=idempotency.completed_row(
+                organisation_id=principal.organisation_id,
+                key=key,
+                digest=digest,
+                location=rows.location,
+            ),
+            response_body=idempotency.serialise(rows.body),
+            year=_year(received_at),
+            report=rows.report,
+            communes=rows.communes,
+            investigation=rows.investigation,
+            event=rows.event,
+            deliveries=rows.deliveries,
+            audit=rows.audit,
+        )
+        if reference is not None:
+            session.commit()  # committed with the statement: this ends the session's transaction
+            return idempotency.Outcome(
+                201, {**rows.body, "reference": reference}, rows.location, replayed=False
+            )
         session.rollback()
         if not taken:
             raise IdempotentRequestInFlight(
                 "A request with this Idempotency-Key is still being processed; retry later"
             )
-        return None
-    session.commit()  # committed with the statement already: this ends the session's transaction
-    return idempotency.Outcome(
-        201, {**rows.body, "reference": reference}, rows.location, replayed=False
-    )
+        stored = idempotency.stored(
+            session, organisation_id=principal.organisation_id, key=key, digest=digest
+        )
+        if stored is not None:
+            return idempotency.Outcome(
+                stored.status, stored.body, stored.location or "", replayed=True
+            )
+        # The key was freed after the statement found it used: file again.
+    raise IdempotentRequestInFlight("Could not claim the Idempotency-Key; retry later")
 
 
 def _file_in_steps(
@@ -365,15 +378,27 @@ def _file_in_steps(
     key: str,
     digest: str,
 ) -> idempotency.Outcome:
-    """The general path: claim the key (committed), write the rows, take the number, commit."""
+    """SQLite: claim the key (committed), then in one transaction take the number and write
+    the rows with it, and commit. The transaction holds the database's write lock from its
+    first statement, so taking the number first costs no longer lock."""
     stored = idempotency.claim(
         session, organisation_id=principal.organisation_id, key=key, digest=digest
     )
     if stored is not None:
         return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
     try:
-        rows = _build_rows(session, principal=principal, data=data, place=place, victims=victims)
+        received_at = clock.now()
         connection = session.connection()
+        reference = numbering.take_reference(connection, year=_year(received_at))
+        rows = _build_rows(
+            session,
+            principal=principal,
+            data=data,
+            place=place,
+            victims=victims,
+            received_at=received_at,
+            reference=reference,
+        )
         connection.execute(insert(Report), [rows.report])
         if rows.communes:
             connection.execute(insert(ReportCommune), rows.communes)
@@ -388,21 +413,16 @@ def _file_in_steps(
             key=key,
             response=idempotency.StoredResponse(status=201, body=rows.body, location=rows.location),
         )
-        # Last, so that the year's sequence row is locked only for this and the commit.
-        reference = numbering.assign_reference(
-            connection,
-            year=rows.year,
-            report_id=rows.report["id"],
-            organisation_id=principal.organisation_id,
-            idempotency_key=key,
-        )
         session.commit()
     except BaseException:
         idempotency.release(session, organisation_id=principal.organisation_id, key=key)
         raise
-    return idempotency.Outcome(
-        201, {**rows.body, "reference": reference}, rows.location, replayed=False
-    )
+    return idempotency.Outcome(201, rows.body, rows.location, replayed=False)
+
+
+def _year(received_at: datetime) -> int:
+    """References count by the year in Vietnam when the report was received."""
+    return clock.vietnam_time(received_at).year
 
 
 def _build_rows(
@@ -412,10 +432,12 @@ def _build_rows(
     data: ReportCreate,
     place: Place,
     victims: list[dict[str, Any]],
+    received_at: datetime,
+    reference: str,
 ) -> FilingRows:
-    """The report (under a placeholder reference), its investigation, its notifications (the
-    outbox) and its audit events, built up front as column values: filing is the hot path, and
-    model instances and the unit of work's bookkeeping would cost more than the statements."""
+    """The report, its investigation, its notifications (the outbox) and its audit events,
+    built up front as column values: filing is the hot path, and model instances and the unit
+    of work's bookkeeping would cost more than the statements."""
     counts = count_outcomes(victims)
     routes = routes_for(
         session,
@@ -426,13 +448,11 @@ def _build_rows(
             current_commune_codes=place.current_commune_codes,
         ),
     )
-    received_at = clock.now()
     report_id = uuid.uuid4()
-    placeholder = numbering.placeholder(report_id)
     occurred_at = data.occurred_at.astimezone(UTC)
     report: dict[str, Any] = {
         "id": report_id,
-        "reference": placeholder,
+        "reference": reference,
         "category": data.category,
         "severity": counts.severity,
         "dead_count": counts.dead,
@@ -460,7 +480,7 @@ def _build_rows(
     }
     investigation, opened = new_investigation(
         report_id=report_id,
-        reference=placeholder,
+        reference=reference,
         commune_code=place.commune_code,
         district_code=place.district_code,
         current_commune_codes=list(place.current_commune_codes),
@@ -503,8 +523,6 @@ def _build_rows(
         audit=[opened, filed],
         body=body,
         location=f"/api/v1/reports/{report_id}",
-        placeholder=placeholder,
-        year=clock.vietnam_time(received_at).year,
     )
 
 
