@@ -13,6 +13,8 @@ from app.sealed import SealedString
 
 class OrganisationKind(enum.StrEnum):
     enterprise = "enterprise"
+    commune_committee = "commune_committee"
+    #: Legacy: accidents before 2025-07-01, when districts were abolished.
     district_committee = "district_committee"
     police = "police"
     inspectorate = "inspectorate"
@@ -36,6 +38,10 @@ class Organisation(Base):
     # Stored encrypted under TNLD_SECRET_KEY (app.sealed).
     webhook_secret: Mapped[str | None] = mapped_column(SealedString())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The area (contract, Organisations and roles): one code of the map its kind names
+    #: (``district_code`` above: a district of map 2024, legacy).
+    commune_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(16))
     #: The secret before the last rotation: webhooks are signed with it too for
     #: WEBHOOK_SECRET_OVERLAP after ``webhook_secret_rotated_at``, so receivers can switch.
     previous_webhook_secret: Mapped[str | None] = mapped_column(SealedString())
