@@ -35,7 +35,7 @@ def _stored(organisation_id: str) -> str:
 
 
 def test_a_webhook_secret_is_not_stored_in_clear(orgs: OrgFactory, receiver: Receiver) -> None:
-    police = orgs.create("police", district_code="643", webhook_url=receiver.url("/p"))
+    police = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/p"))
     secret = police.data["webhook_secret"]
     stored = _stored(police.id)
     assert secret not in stored
@@ -50,7 +50,7 @@ def test_secrets_stay_readable_after_the_secret_key_is_rotated(
     receiver: Receiver,
     configure: Configure,
 ) -> None:
-    police = orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    police = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
     orgs.create("inspectorate", notify_emails=["tt@tnld.test"])
     configure(secret_key=f"{NEW},{os.environ['TNLD_SECRET_KEY']}")
     post_report(client, enterprise)

@@ -17,7 +17,7 @@ API = "/api/v1/organisations"
 
 
 def test_patch_changes_name_and_channels(client: TestClient, admin: Org, orgs: OrgFactory) -> None:
-    police = orgs.create("police", district_code="643", notify_emails=["ca@tnld.test"])
+    police = orgs.create("police", commune_code="24121", notify_emails=["ca@tnld.test"])
     response = client.patch(
         f"{API}/{police.id}",
         json={"name": "Công an phường", "notify_emails": ["moi@tnld.test"]},
@@ -33,7 +33,7 @@ def test_patch_checks_the_webhook_target_and_the_channels(
     client: TestClient, admin: Org, orgs: OrgFactory, configure: Any
 ) -> None:
     configure(webhook_allowed_networks="")
-    police = orgs.create("police", district_code="643", notify_emails=["ca@tnld.test"])
+    police = orgs.create("police", commune_code="24121", notify_emails=["ca@tnld.test"])
     url = client.patch(
         f"{API}/{police.id}", json={"webhook_url": "http://169.254.169.254/"}, headers=admin.headers
     )
@@ -43,7 +43,7 @@ def test_patch_checks_the_webhook_target_and_the_channels(
 
 
 def test_only_admins_patch(client: TestClient, orgs: OrgFactory, inspectorate: Org) -> None:
-    police = orgs.create("police", district_code="643", notify_emails=["ca@tnld.test"])
+    police = orgs.create("police", commune_code="24121", notify_emails=["ca@tnld.test"])
     response = client.patch(f"{API}/{police.id}", json={"name": "X"}, headers=inspectorate.headers)
     assert_problem(response, 403)
 
@@ -56,7 +56,7 @@ def test_a_new_webhook_secret_signs_beside_the_old_one_for_24_hours(
     receiver: Receiver,
     frozen_clock: Any,
 ) -> None:
-    police = orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    police = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
     orgs.create("inspectorate", notify_emails=["tt@tnld.test"])
     old = police.data["webhook_secret"]
     rotated = client.post(f"{API}/{police.id}/webhook-secret", headers=admin.headers)

@@ -82,7 +82,7 @@ def test_send_time_check_fails_the_delivery_with_address_not_allowed(
     receiver: Receiver,
     configure: Configure,
 ) -> None:
-    police = orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    police = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
     orgs.create("inspectorate", notify_emails=["tt@tnld.test"])
     report = post_report(client, enterprise).json()
     # The deployment no longer allows loopback (or the name now resolves there).
@@ -104,9 +104,9 @@ def test_the_filer_sees_only_the_class_of_a_recipient_error(
     configure: Configure,
 ) -> None:
     configure(retry_schedule="1h")
-    police = orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    police = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
     inspectorate = orgs.create("inspectorate", notify_emails=["tt@tnld.test"])
-    other_police = orgs.create("police", district_code="643", notify_emails=["ca@tnld.test"])
+    other_police = orgs.create("police", commune_code="24121", notify_emails=["ca@tnld.test"])
     receiver.reply("/police", Reply(500, body=b"db password=hunter2"))
     report = post_report(client, enterprise).json()
 
