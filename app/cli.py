@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import tempfile
 
 from pydantic import ValidationError
+
+#: prometheus_client's multiprocess mode: where each server process writes its counters.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -16,8 +21,12 @@ def _serve(args: argparse.Namespace) -> None:
     from app.config import get_settings
     from app.migrations import upgrade
     from app.notifications.supervisor import WorkerSupervisor
+    from app.ops.logs import uvicorn_log_config
 
     upgrade()
+    if args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        # Request metrics of every server process, summed at scrape (app.ops.metrics).
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="tnld-metrics-")
     # The delivery worker runs in its own process (app.notifications.supervisor), one for all
     # server processes.
     supervisor = WorkerSupervisor() if get_settings().embedded_worker else None
@@ -36,6 +45,7 @@ def _serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            log_config=uvicorn_log_config(get_settings().effective_log_format),
             proxy_headers=True,
         )
     finally:
@@ -126,8 +136,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from app.config import get_settings
 
-        get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         print(f"tnld: invalid settings:\n{exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    from app.ops.logs import configure
+
+    configure(settings.effective_log_format)
     args.handler(args)

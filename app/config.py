@@ -62,10 +62,26 @@ class Settings(BaseSettings):
     request_threads: int = Field(default=4, ge=1, le=256)
     db_max_overflow: int = Field(default=20, ge=0)
 
+    # Operations (CONTRACT.md, Operations; README.md, Operations).
+    #: Bearer token for ``GET /metrics``; unset: only callers on the loopback interface.
+    metrics_token: SecretStr | None = None
+    #: ``json`` (one object per line) or ``text``; default: json in production, else text.
+    log_format: Literal["json", "text"] | None = None
+    #: How long idempotency records are kept (the contract: at least 24 hours).
+    idempotency_ttl: str = "7d"
+
     @field_validator("retry_schedule")
     @classmethod
     def _check_schedule(cls, value: str) -> str:
         parse_retry_schedule(value)
+        return value
+
+    @field_validator("idempotency_ttl")
+    @classmethod
+    def _check_idempotency_ttl(cls, value: str) -> str:
+        (ttl,) = parse_retry_schedule(value)
+        if ttl < timedelta(hours=24):
+            raise ValueError("TNLD_IDEMPOTENCY_TTL must be at least 24h (CONTRACT.md, Operations)")
         return value
 
     @field_validator("smtp_host", "smtp_username")
@@ -87,6 +103,16 @@ class Settings(BaseSettings):
     @property
     def retry_delays(self) -> list[timedelta]:
         return parse_retry_schedule(self.retry_schedule)
+
+    @property
+    def idempotency_keep(self) -> timedelta:
+        return parse_retry_schedule(self.idempotency_ttl)[0]
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "production" else "text"
 
     @property
     def effective_smtp_port(self) -> int:

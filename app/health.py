@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-
-from app.migrations import database_is_current
 
 router = APIRouter(tags=["operations"])
 
@@ -16,16 +13,3 @@ class Health(BaseModel):
 @router.get("/healthz", response_model=Health, summary="The process is up")
 def healthz() -> Health:
     return Health(status="ok")
-
-
-@router.get(
-    "/readyz",
-    response_model=Health,
-    responses={503: {"model": Health, "description": "Database unreachable or not migrated"}},
-    summary="The database is reachable and migrated",
-)
-def readyz() -> JSONResponse:
-    ready = database_is_current()
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
-    )

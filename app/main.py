@@ -19,6 +19,9 @@ from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
+from app.ops.metrics import Metrics
+from app.ops.middleware import RequestTelemetry
+from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.stats.router import router as stats_router
@@ -56,7 +59,11 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
+    # Outermost: every request gets its id, log line and metrics, even one refused above.
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     app.include_router(health_router)
+    app.include_router(ops_router)
     for router in (
         divisions_router,
         auth_router,

@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
+from app.ops.models import WorkerHeartbeat
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "Report",
     "ReportSequence",
     "ReportVersion",
+    "WorkerHeartbeat",
 ]

@@ -14,6 +14,7 @@ from app.auth.principal import Principal
 from app.auth.service import authenticate
 from app.db import get_session, is_postgresql
 from app.errors import Forbidden, Unauthenticated
+from app.ops.logs import note_principal
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -27,6 +28,7 @@ def current_principal(
     if credentials is None:
         raise Unauthenticated()
     principal = authenticate(session, raw_key=credentials.credentials)
+    note_principal(organisation_id=principal.organisation_id, api_key_id=principal.api_key_id)
     if not is_postgresql(session):
         # A SQLite transaction holds the database's write lock (BEGIN IMMEDIATE, app/db.py):
         # not kept while this request waits for a thread for its endpoint, or requests holding

@@ -78,6 +78,8 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_report", "report_id", "created_at"),
         Index("ix_deliveries_recipient", "recipient_id"),
+        # Metrics count deliveries incrementally, by creation time (app.ops.metrics).
+        Index("ix_deliveries_created_at", "created_at"),
     )
 
 
