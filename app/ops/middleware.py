@@ -28,6 +28,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefixes of the routers that include it
+    (``/api/v1/reports/{report_id}``), or ``unmatched``."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str):
+        return UNMATCHED
+    path = scope.get("path", "")
+    try:
+        filled = template.format(**{k: str(v) for k, v in scope.get("path_params", {}).items()})
+    except (KeyError, IndexError, ValueError):
+        return template
+    # The route knows its own path; the routers that include it add a fixed prefix (API_PREFIX).
+    if path.endswith(filled):
+        return path[: len(path) - len(filled)] + template
+    return template
+
+
 class RequestTelemetry:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -58,7 +76,7 @@ class RequestTelemetry:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = route_template(scope)
             method = scope.get("method", "")
             self.metrics.observe(route=route, method=method, status=status, seconds=seconds)
             log.info(
