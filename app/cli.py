@@ -46,6 +46,9 @@ def _serve(args: argparse.Namespace) -> None:
             workers=args.workers,
             log_level="info",
             log_config=uvicorn_log_config(get_settings().effective_log_format),
+            # Each request is logged once by tnld (app.ops.middleware), with its route template
+            # rather than the raw path and query, which could carry anything a client put there.
+            access_log=False,
             proxy_headers=True,
         )
     finally:
