@@ -35,7 +35,7 @@ def route_template(scope: Scope) -> str:
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     if not isinstance(template, str):
         return UNMATCHED
-    path = scope.get("path", "")
+    path = str(scope.get("path", ""))
     try:
         filled = template.format(**{k: str(v) for k, v in scope.get("path_params", {}).items()})
     except (KeyError, IndexError, ValueError):

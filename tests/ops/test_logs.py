@@ -196,7 +196,8 @@ def test_no_personal_data_in_any_log_line_of_server_and_worker(
     assert any(e.get("logger", "").startswith("uvicorn") for e in entries)
     assert not any(e.get("logger") == "uvicorn.access" for e in entries)  # raw paths: ours only
     sent = [e for e in entries if "delivery_id" in e]
-    assert sent and all(e["outcome"] == "delivered" for e in sent)
+    assert sent
+    assert all(e["outcome"] == "delivered" for e in sent)
 
 
 def test_request_id_is_taken_or_made_and_returned(client: TestClient) -> None:
