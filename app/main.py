@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.admission import UNLIMITED_PATHS, Admission
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
@@ -39,6 +40,18 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 """
 
 
+#: The routers served under API_PREFIX (each with app.routing.ReleasingRoute).
+API_ROUTERS = (
+    divisions_router,
+    auth_router,
+    reports_router,
+    notifications_router,
+    investigations_router,
+    audit_router,
+    stats_router,
+)
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
@@ -59,28 +72,28 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
+    settings = get_settings()
+    # Outermost of ours: a request refused for overload costs no body read and no thread.
+    app.add_middleware(
+        Admission,
+        limit=settings.max_requests_in_flight,
+        wait_seconds=settings.admission_wait_seconds,
+    )
     # Outermost: every request gets its id, log line and metrics, even one refused above.
     app.state.metrics = Metrics()
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     app.include_router(health_router)
     app.include_router(ops_router)
-    for router in (
-        divisions_router,
-        auth_router,
-        reports_router,
-        notifications_router,
-        investigations_router,
-        audit_router,
-        stats_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    _document_body_problems(app)
+    _document_common_problems(app)
     return app
 
 
-def _document_body_problems(app: FastAPI) -> None:
+def _document_common_problems(app: FastAPI) -> None:
     """Every operation that takes a body can answer 413 (over 1 MiB, app.limits) and 415 (not
-    JSON, app.errors): document both once here rather than on every route."""
+    JSON, app.errors), and every one but /healthz 503 when overloaded (app.admission): document
+    them once here rather than on every route."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -92,17 +105,20 @@ def _document_body_problems(app: FastAPI) -> None:
                 routes=app.routes,
             )
             extra = problems(413, 415)
-            for operations in schema.get("paths", {}).values():
+            overloaded = problems(503)
+            for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
-                    if "requestBody" in operation:
-                        for status, response in extra.items():
-                            operation["responses"].setdefault(
-                                str(status),
-                                {
-                                    "description": response["description"],
-                                    "content": response["content"],
-                                },
-                            )
+                    documented = {**extra} if "requestBody" in operation else {}
+                    if path not in UNLIMITED_PATHS:
+                        documented.update(overloaded)
+                    for status, response in documented.items():
+                        operation["responses"].setdefault(
+                            str(status),
+                            {
+                                "description": response["description"],
+                                "content": response["content"],
+                            },
+                        )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -4,8 +4,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.divisions.service import divisions
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["divisions"])
+router = APIRouter(tags=["divisions"], route_class=ReleasingRoute)
 
 
 class DivisionRead(BaseModel):

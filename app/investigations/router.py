@@ -14,8 +14,9 @@ from app.investigations.schemas import ExtensionCreate, InvestigationRead, Inves
 from app.pagination import PageOut, PageParams, page_params
 from app.reports.models import Severity
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["investigations"])
+router = APIRouter(tags=["investigations"], route_class=ReleasingRoute)
 
 Reader = Annotated[Principal, Depends(require(K.inspectorate, K.police))]
 Inspector = Annotated[Principal, Depends(require(K.inspectorate))]

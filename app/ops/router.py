@@ -13,8 +13,9 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.ops.metrics import Metrics
 from app.ops.readiness import Readiness, readiness
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ReleasingRoute)
 
 
 def _allowed(request: Request) -> bool:

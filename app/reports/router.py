@@ -16,8 +16,9 @@ from app.reports import amendments, service
 from app.reports.models import Category, Severity
 from app.reports.schemas import ReportCreate, ReportRead
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=ReleasingRoute)
 
 Reporter = Annotated[Principal, Depends(require(K.enterprise, K.district_committee))]
 Reader = Annotated[
