@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = None
     #: How long idempotency records are kept (the contract: at least 24 hours).
     idempotency_ttl: str = "7d"
+    #: A fatal report's labour-authority notice not acknowledged after this is sent again.
+    ack_escalation: str = "2h"
 
     @field_validator("retry_schedule")
     @classmethod
@@ -88,6 +90,12 @@ class Settings(BaseSettings):
         (ttl,) = parse_retry_schedule(value)
         if ttl < timedelta(hours=24):
             raise ValueError("TNLD_IDEMPOTENCY_TTL must be at least 24h (CONTRACT.md, Operations)")
+        return value
+
+    @field_validator("ack_escalation")
+    @classmethod
+    def _check_ack_escalation(cls, value: str) -> str:
+        parse_retry_schedule(value)
         return value
 
     @field_validator("smtp_host", "smtp_username")
@@ -113,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_keep(self) -> timedelta:
         return parse_retry_schedule(self.idempotency_ttl)[0]
+
+    @property
+    def ack_escalation_after(self) -> timedelta:
+        return parse_retry_schedule(self.ack_escalation)[0]
 
     @property
     def effective_log_format(self) -> str:

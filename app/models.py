@@ -4,7 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
-from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
+from app.notifications.models import Delivery, DeliveryAttempt, Escalation, NotificationEvent
 from app.ops.models import WorkerHeartbeat
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
@@ -14,6 +14,7 @@ __all__ = [
     "Base",
     "Delivery",
     "DeliveryAttempt",
+    "Escalation",
     "IdempotencyRecord",
     "Investigation",
     "NotificationEvent",

@@ -96,6 +96,9 @@ def subject(job: Job) -> str:
     if report.get("dead_count", 0) > 0:
         what += " chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
+    if job.event_type == "report.unacknowledged":
+        # Sent again: the labour authority has not acknowledged the first notice (escalation.py).
+        prefix = "CHƯA XÁC NHẬN - Nhắc lại thông báo"
     return f"[{report['reference']}] {prefix}: {what} tại {division_name(report['district_code'])}"
 
 

@@ -100,3 +100,13 @@ class DeliveryAttempt(Base):
     response: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class Escalation(Base):
+    """A report whose labour-authority notification was sent again, unacknowledged
+    (app.notifications.escalation): the primary key makes it once per report."""
+
+    __tablename__ = "escalations"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -33,6 +33,10 @@ class DeliveryRead(BaseModel):
     created_at: Timestamp
     delivered_at: Timestamp | None
     acknowledged_at: Timestamp | None
+    event_type: str = Field(
+        description="`report.created`, `report.amended`, or `report.unacknowledged` (sent "
+        "again to the labour authority: not acknowledged in time, Operations)"
+    )
 
 
 class UndeliveredRead(DeliveryRead):
@@ -40,4 +44,3 @@ class UndeliveredRead(DeliveryRead):
 
     report_id: uuid.UUID
     reference: str
-    event_type: str = Field(description="`report.created` or `report.amended`")

@@ -38,8 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
 from app.config import Settings, get_settings
-from app.db import get_engine
-from app.notifications import mailer, queue, webhook
+from app.db import get_engine, session_factory
+from app.notifications import escalation, mailer, queue, webhook
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import Channel, DeliveryStatus
 from app.notifications.outbox import WAKE_CHANNEL
@@ -354,16 +354,24 @@ class Worker:
             log.info("purged %d idempotency records", purged, extra={"purged": purged})
         return purged
 
+    def escalate(self) -> int:
+        """Send again the fatal reports' notices the labour authority has not acknowledged."""
+        with session_factory()() as session:
+            return escalation.escalate_due(
+                session, now=clock.now(), after=self.settings.ack_escalation_after
+            )
+
     async def _housekeeping_loop(self) -> None:
         last_purge = -PURGE_EVERY_SECONDS
         while True:
             try:
                 await asyncio.to_thread(self.heartbeat)
+                await asyncio.to_thread(self.escalate)
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                     last_purge = time.monotonic()
                     await asyncio.to_thread(self.purge)
-            except SQLAlchemyError:
-                log.warning("housekeeping failed; trying again shortly")
+            except Exception:  # never end the loop: the heartbeat must go on
+                log.exception("housekeeping failed; trying again shortly")
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
     def _forget(self) -> None:

@@ -1,4 +1,4 @@
-"""operations: the delivery workers' heartbeats; deliveries indexed by creation time (metrics)
+"""operations: the delivery workers' heartbeats; escalated reports; deliveries indexed by creation time (metrics)
 
 Revision ID: 0006
 Revises: 0005
@@ -28,9 +28,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_worker_heartbeats_beat_at"), "worker_heartbeats", ["beat_at"])
     op.create_index("ix_deliveries_created_at", "deliveries", ["created_at"])
+    op.create_table(
+        "escalations",
+        sa.Column("report_id", sa.Uuid(), nullable=False),
+        sa.Column("escalated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"], ["reports.id"], name=op.f("fk_escalations_report_id_reports")
+        ),
+        sa.PrimaryKeyConstraint("report_id", name=op.f("pk_escalations")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("escalations")
     op.drop_index("ix_deliveries_created_at", table_name="deliveries")
     op.drop_index(op.f("ix_worker_heartbeats_beat_at"), table_name="worker_heartbeats")
     op.drop_table("worker_heartbeats")
