@@ -1,4 +1,4 @@
-"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | demo."""
+"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | backup | restore | demo."""
 
 from __future__ import annotations
 
@@ -96,6 +96,34 @@ def _demo(args: argparse.Namespace) -> None:
     seed_demo(base_url=f"http://{args.host}:{args.port}")
 
 
+def _backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.ops.backup import BackupError, backup
+
+    try:
+        backup(url=get_settings().database_url, to=Path(args.to))
+    except BackupError as exc:
+        print(f"tnld backup: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"backup written to {args.to}")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.ops.backup import BackupError, restore
+
+    try:
+        restore(url=get_settings().database_url, source=Path(args.source))
+    except BackupError as exc:
+        print(f"tnld restore: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"restored {args.source}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tnld", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bootstrap.add_argument("--name", required=True)
     bootstrap.set_defaults(handler=_bootstrap_admin)
+
+    backup = commands.add_parser(
+        "backup", help="write a consistent copy of the database (while the service runs)"
+    )
+    backup.add_argument("--to", required=True, metavar="FILE")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser("restore", help="load a backup into an empty database")
+    restore.add_argument("--from", dest="source", required=True, metavar="FILE")
+    restore.set_defaults(handler=_restore)
 
     demo = commands.add_parser(
         "demo", help="on an empty database, create demo organisations and print their keys"
