@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     idempotency_ttl: str = "7d"
     #: A fatal report's labour-authority notice not acknowledged after this is sent again.
     ack_escalation: str = "2h"
+    #: When, in Vietnam time on each working day, the labour authority gets the deadline digest.
+    deadline_digest_at: str = "07:00"
 
     @field_validator("retry_schedule")
     @classmethod
@@ -90,6 +92,13 @@ class Settings(BaseSettings):
         (ttl,) = parse_retry_schedule(value)
         if ttl < timedelta(hours=24):
             raise ValueError("TNLD_IDEMPOTENCY_TTL must be at least 24h (CONTRACT.md, Operations)")
+        return value
+
+    @field_validator("deadline_digest_at")
+    @classmethod
+    def _check_digest_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("TNLD_DEADLINE_DIGEST_AT must be a time of day such as 07:00")
         return value
 
     @field_validator("ack_escalation")

@@ -4,7 +4,14 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
-from app.notifications.models import Delivery, DeliveryAttempt, Escalation, NotificationEvent
+from app.notifications.models import (
+    DeadlineAlert,
+    DeadlineDigest,
+    Delivery,
+    DeliveryAttempt,
+    Escalation,
+    NotificationEvent,
+)
 from app.ops.models import WorkerHeartbeat
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
@@ -12,6 +19,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "DeadlineAlert",
+    "DeadlineDigest",
     "Delivery",
     "DeliveryAttempt",
     "Escalation",

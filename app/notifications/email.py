@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
@@ -91,6 +91,8 @@ def _district(code: str) -> str:
 
 
 def subject(job: Job) -> str:
+    if job.event_type == "investigation.deadline":
+        return _digest_subject(job.payload)
     report = job.payload
     what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
     if report.get("dead_count", 0) > 0:
@@ -171,7 +173,39 @@ def _heading(category: str) -> list[str]:
     ]
 
 
+def _digest_subject(digest: dict[str, Any]) -> str:
+    day = date.fromisoformat(digest["date"]).strftime("%d/%m/%Y")
+    return (
+        f"Nhắc hạn điều tra {day}: {len(digest['due_soon'])} sắp đến hạn, "
+        f"{len(digest['overdue'])} quá hạn"
+    )
+
+
+def _digest_body(digest: dict[str, Any]) -> str:
+    """The deadline digest (app.ops.digest): references, places and deadlines, no one's name."""
+    lines = [
+        "Danh sách các cuộc điều tra tai nạn lao động cần lưu ý về thời hạn điều tra "
+        "(Luật An toàn, vệ sinh lao động 2015, Điều 35).",
+        "",
+    ]
+    for key, title in (
+        ("overdue", "Đã quá hạn"),
+        ("due_soon", "Đến hạn trong 3 ngày làm việc tới"),
+    ):
+        items = digest.get(key) or []
+        lines.append(f"{title}: {len(items)}")
+        for item in items:
+            lines.append(
+                f"- {item['reference']} — {_district(item['district_code'])} — hạn: "
+                f"{_time(item['due_at'])}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def body(job: Job) -> str:
+    if job.event_type == "investigation.deadline":
+        return _digest_body(job.payload)
     report = job.payload
     reporter = report.get("reporter") or {}
     lines: list[str] = []
@@ -260,5 +294,6 @@ def build_message(job: Job, *, sender: str) -> Message:
     message["Date"] = format_datetime(job.event_created_at)
     message["Message-ID"] = message_id(job.delivery_id, sender)
     message["Auto-Submitted"] = "auto-generated"
-    message["X-TNLD-Reference"] = str(job.payload["reference"])
+    if "reference" in job.payload:  # the deadline digest is about several reports
+        message["X-TNLD-Reference"] = str(job.payload["reference"])
     return message

@@ -22,7 +22,7 @@ UNROUTABLE = "No police organisation covers this district"
 
 def outbox_rows(
     *,
-    report_id: uuid.UUID,
+    report_id: uuid.UUID | None,
     event_type: str,
     payload: dict[str, Any],
     routes: list[Route],
@@ -62,7 +62,7 @@ def outbox_rows(
 def enqueue(
     session: Session,
     *,
-    report_id: uuid.UUID,
+    report_id: uuid.UUID | None,
     event_type: str,
     payload: dict[str, Any],
     routes: list[Route],

@@ -42,5 +42,7 @@ class DeliveryRead(BaseModel):
 class UndeliveredRead(DeliveryRead):
     """A delivery that did not reach its recipient (`failed` or `unroutable`), with its report."""
 
-    report_id: uuid.UUID
+    report_id: uuid.UUID | None = Field(
+        description="Null for a deadline digest (`investigation.deadline`), about no one report"
+    )
     reference: str

@@ -43,7 +43,7 @@ from app.notifications import escalation, mailer, queue, webhook
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import Channel, DeliveryStatus
 from app.notifications.outbox import WAKE_CHANNEL
-from app.ops import housekeeping
+from app.ops import digest, housekeeping
 from app.ops.logs import scrub
 
 log = logging.getLogger(__name__)
@@ -361,12 +361,22 @@ class Worker:
                 session, now=clock.now(), after=self.settings.ack_escalation_after
             )
 
+    def send_digest(self) -> bool:
+        """Write today's deadline digest to the outbox, if due and not written yet."""
+        with session_factory()() as session:
+            return digest.send_digest(
+                session,
+                now=clock.now(),
+                at=digest.parse_time_of_day(self.settings.deadline_digest_at),
+            )
+
     async def _housekeeping_loop(self) -> None:
         last_purge = -PURGE_EVERY_SECONDS
         while True:
             try:
                 await asyncio.to_thread(self.heartbeat)
                 await asyncio.to_thread(self.escalate)
+                await asyncio.to_thread(self.send_digest)
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                     last_purge = time.monotonic()
                     await asyncio.to_thread(self.purge)
