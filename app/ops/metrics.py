@@ -36,8 +36,9 @@ from sqlalchemy.engine import Connection
 from app import clock
 from app.db import get_engine
 from app.investigations.models import ACTIVE_PREDICATE, Investigation
-from app.notifications.models import Delivery, DeliveryStatus
+from app.notifications.models import Delivery
 from app.ops.models import WorkerHeartbeat
+from app.ops.readiness import OLDEST_PENDING
 from app.reports.models import Report
 
 #: Rows received longer ago than this are settled: no transaction still writing them is open.
@@ -53,9 +54,7 @@ _NOT_DELIVERED = (
     .where(Delivery.status.in_(["pending", "failed", "unroutable"]))
     .group_by(Delivery.channel, Delivery.status)
 )
-_OLDEST_PENDING = select(func.min(Delivery.created_at)).where(
-    Delivery.status == DeliveryStatus.pending
-)
+_OLDEST_PENDING = OLDEST_PENDING
 _LAST_HEARTBEAT = select(func.max(WorkerHeartbeat.beat_at))
 #: The literal IN list of the partial indexes' predicate (app.investigations.models).
 _RUNNING = select(func.count()).select_from(Investigation).where(ACTIVE_PREDICATE)

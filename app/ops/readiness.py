@@ -19,6 +19,15 @@ from app.ops.models import WorkerHeartbeat
 log = logging.getLogger(__name__)
 
 
+#: The oldest pending delivery's creation time. Through the status index: a bare
+#: ``min(created_at)`` lets PostgreSQL walk the creation-time index from the oldest row and
+#: filter (millions of delivered rows before the first pending one: seconds at a million
+#: reports, bench/README.md, Metrics); the expression keeps that index out of the plan.
+OLDEST_PENDING = select(func.min(func.coalesce(Delivery.created_at, Delivery.created_at))).where(
+    Delivery.status == DeliveryStatus.pending
+)
+
+
 class Readiness(BaseModel):
     status: str
     #: ``ok``, ``unreachable`` or ``not migrated``.
@@ -49,9 +58,7 @@ def readiness() -> Readiness:
     now = clock.now()
     with get_engine().connect() as connection:
         beat = connection.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar()
-        oldest = connection.execute(
-            select(func.min(Delivery.created_at)).where(Delivery.status == DeliveryStatus.pending)
-        ).scalar()
+        oldest = connection.execute(OLDEST_PENDING).scalar()
     return Readiness(
         status="ready",
         database="ok",
