@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     retry_schedule: str = DEFAULT_RETRY_SCHEDULE
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     embedded_worker: bool = True
+    #: Which accepted reports go to the police (contract, Notifications): ``notifiable`` every
+    #: one (the Đắk Lắk plan), ``fatal`` only those with a death (Law 84/2015 Art. 34.1.b).
+    notify_police: Literal["notifiable", "fatal"] = "notifiable"
     #: How long a claimed delivery stays with its worker; a worker that died loses it after this.
     lease_seconds: float = Field(default=60.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)

@@ -15,6 +15,8 @@ from app.db import session_factory
 
 K = OrganisationKind
 
+#: Today's bodies (map 2025): Sở Nội vụ is the provincial labour authority since 1 March 2025
+#: (Decree 25/2025/NĐ-CP); district police ended that day and districts on 1 July 2025.
 DEMO_ORGANISATIONS = [
     {"name": "Quản trị hệ thống (demo)", "kind": K.admin},
     {
@@ -22,31 +24,37 @@ DEMO_ORGANISATIONS = [
         "kind": K.enterprise,
         "tax_code": "6000123456",
     },
-    {"name": "UBND Huyện Cư M'gar (demo)", "kind": K.district_committee, "district_code": "648"},
     {
-        "name": "Công an Thành phố Buôn Ma Thuột (demo)",
-        "kind": K.police,
-        "district_code": "643",
-        "notify_emails": ["congan.bmt@demo.tnld.test"],
+        "name": "UBND phường Tân Lập (demo)",
+        "kind": K.commune_committee,
+        "commune_code": "24121",
+        "notify_emails": ["ubnd.tanlap@demo.tnld.test"],
     },
     {
-        "name": "Công an Huyện Cư M'gar (demo)",
+        "name": "Công an phường Tân Lập (demo)",
         "kind": K.police,
-        "district_code": "648",
-        "notify_emails": ["congan.cumgar@demo.tnld.test"],
+        "commune_code": "24121",
+        "notify_emails": ["congan.tanlap@demo.tnld.test"],
     },
     {
-        "name": "Thanh tra Sở LĐTBXH Đắk Lắk (demo)",
+        "name": "Công an tỉnh Đắk Lắk (demo)",
+        "kind": K.police,
+        "province_code": "66",
+        "notify_emails": ["congan.daklak@demo.tnld.test"],
+    },
+    {
+        "name": "Sở Nội vụ tỉnh Đắk Lắk (demo)",
         "kind": K.inspectorate,
-        "notify_emails": ["thanhtra@demo.tnld.test"],
+        "notify_emails": ["sonoivu@demo.tnld.test"],
     },
 ]
 
+#: A 2026 accident in a commune of map 2025 (24121 Phường Tân Lập, Tỉnh Đắk Lắk).
 SAMPLE_REPORT = {
     "category": "labour_accident",
     "occurred_at": "2026-11-20T08:30:00+07:00",
-    "district_code": "643",
-    "commune": "Phường Tân Lập",
+    "commune_code": "24121",
+    "commune": "Tổ dân phố 5",
     "address": "Công trường nhà ở, 12 Lê Duẩn",
     "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
     "victims": [

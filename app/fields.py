@@ -51,8 +51,9 @@ Address = Annotated[StrictStr, _text(500, multiline=True)]
 LongText = Annotated[StrictStr, _text(5000, multiline=True)]
 Label = Annotated[StrictStr, _text(200, multiline=False)]
 StrictInt = Annotated[int, Field(strict=True)]
-#: A district-level unit's code; whether it exists is checked against app.divisions.
-DistrictCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
+#: A GSO code of a province, district or commune; whether it is a place, and on which date, is
+#: checked against app.divisions.
+PlaceCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
 
 
 def _phone(value: str) -> str:

@@ -32,8 +32,15 @@ API_PREFIX = "/api/v1"
 DESCRIPTION = """
 tnld receives reports of **fatal labour accidents, accidents seriously injuring two or more
 workers, and serious technical incidents** (Law 84/2015/QH13 Art. 34; Decree 39/2016/NĐ-CP
-Art. 10), stores them as legal evidence, opens the investigation and notifies the district
-police and the labour inspectorate.
+Art. 10), stores them as legal evidence, opens the investigation and notifies the police of
+the place and the provincial labour authority (Sở Nội vụ).
+
+**Places: two maps.** A report's place is checked against the administrative map in force on
+the accident's date (Vietnam time). *Map 2024* (until 2025-06-30): `district_code`, e.g. `643`
+Thành phố Buôn Ma Thuột, and optionally one of its communes. *Map 2025* (from 2025-07-01, after
+districts were abolished and Phú Yên merged into Đắk Lắk): `commune_code`, one of 102 communes,
+e.g. `24121` Phường Tân Lập (in 2024 the same code was Phường Tân Hòa). `GET /divisions?at=`
+lists both.
 
 All errors are RFC 9457 `application/problem+json`. Authenticate with
 `Authorization: Bearer <api key>`.

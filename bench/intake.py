@@ -7,7 +7,7 @@ Runs on loopback and stops by itself:
    with anyio's default 40 threads, for reference),
 3. serves ``tnld serve`` on that database with ``TNLD_EMBEDDED_WORKER=false`` (the outbox rows
    are written in each report's transaction, nothing is sent), creates through the API an
-   enterprise, the police of district 643 and the inspectorate, each with an e-mail address and
+   enterprise, the police of commune 24121 and the inspectorate, each with an e-mail address and
    a webhook (each report thus writes 4 deliveries), and measures the intake,
 4. **as deployed**: on a second database, ``tnld serve`` with its default configuration (the
    delivery worker in its child process) sending to a real SMTP server (aiosmtpd) and a webhook
@@ -235,7 +235,7 @@ def pending_deliveries(database_url: str) -> int:
 
 def set_up_organisations(server: Server, env: dict[str, str], cwd: Path, *, hook_port: int) -> str:
     """An admin (bootstrap-admin), then through the API the enterprise whose key posts, the
-    police of 643 and the inspectorate, each with an e-mail address and a webhook to
+    police of commune 24121 and the inspectorate, each with an e-mail address and a webhook to
     ``hook_port``. Returns the enterprise's key."""
     import httpx
 
@@ -251,9 +251,9 @@ def set_up_organisations(server: Server, env: dict[str, str], cwd: Path, *, hook
     with httpx.Client(base_url=server.base_url, headers=admin) as http:
         for body in (
             {
-                "name": "Công an TP Buôn Ma Thuột",
+                "name": "Công an phường Tân Lập",
                 "kind": "police",
-                "district_code": "643",
+                "commune_code": "24121",
                 "notify_emails": ["ca643@bench.test"],
                 "webhook_url": f"http://127.0.0.1:{hook_port}/police",
             },
@@ -284,8 +284,8 @@ def report_json() -> bytes:
         {
             "category": "labour_accident",
             "occurred_at": occurred.isoformat(),
-            "district_code": "643",
-            "commune": "Phường Tân Lập",
+            "commune_code": "24121",
+            "commune": "Tổ dân phố 5",
             "address": "Công trường nhà ở, 12 Lê Duẩn",
             "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
             "initial_cause": "Giàn giáo không được neo giữ",

@@ -6,7 +6,7 @@ Runs everything on loopback and stops by itself:
 - starts a webhook receiver and an SMTP server (aiosmtpd), each in its own process
   (bench/receivers.py),
 - **latency**: starts ``tnld serve`` as deployed by default (its delivery worker in a child
-  process) and posts N reports, each notified to the district police and the inspectorate on
+  process) and posts N reports, each notified to the commune police and the inspectorate on
   e-mail and webhook (4 deliveries per report); prints the latency from the 201 response to the
   receipt of each webhook and e-mail,
 - **drain**: restarts ``tnld serve`` with ``TNLD_EMBEDDED_WORKER=false``, builds a backlog of
@@ -209,7 +209,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = PHASE_TI
 REPORT: dict[str, Any] = {
     "category": "labour_accident",
     "occurred_at": "2026-11-20T08:30:00+07:00",
-    "district_code": "643",
+    "commune_code": "24121",
     "address": "Công trường nhà ở, 12 Lê Duẩn",
     "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
     "victims": [
@@ -220,7 +220,7 @@ REPORT: dict[str, Any] = {
 
 
 def set_up_organisations(api: httpx.Client, admin_key: str, hook_port: int) -> tuple[str, str]:
-    """The police of 643 and the inspectorate (e-mail and webhook each) and an enterprise.
+    """The police of commune 24121 and the inspectorate (e-mail and webhook each) and an enterprise.
     Returns the enterprise's key and the inspectorate's."""
     admin = {"Authorization": f"Bearer {admin_key}"}
 
@@ -235,9 +235,9 @@ def set_up_organisations(api: httpx.Client, admin_key: str, hook_port: int) -> t
 
     create(
         {
-            "name": "Công an TP Buôn Ma Thuột",
+            "name": "Công an phường Tân Lập",
             "kind": "police",
-            "district_code": "643",
+            "commune_code": "24121",
             "notify_emails": ["police@bench.test"],
             "webhook_url": f"http://127.0.0.1:{hook_port}/police",
         }

@@ -89,7 +89,7 @@ INSERT INTO reports (
     id, reference, category, severity, dead_count, seriously_injured_count,
     minor_injury_count, occurred_at, district_code, commune, address, summary, initial_cause,
     measures_taken, employer_name, victims, reporter, submitted_by_id, received_at, late,
-    version, updated_at)
+    version, updated_at, place_name, current_commune_codes)
 SELECT
     gen_random_uuid(),
     'TNLD-' || yr || '-' || lpad((row_number() OVER (PARTITION BY yr ORDER BY g))::text, 6, '0'),
@@ -113,7 +113,11 @@ SELECT
     received_at,
     (g % 30) > 24,
     1,
-    received_at
+    received_at,
+    -- Rows as v1 filed them (a 2024 district whatever the date), as migration 0006 keeps them;
+    -- the district police's scope and the district filter read district_code.
+    'Tỉnh Đắk Lắk',
+    '[]'::jsonb
 FROM (
     SELECT g, received_at,
            extract(year FROM received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::int AS yr
@@ -132,7 +136,8 @@ INSERT INTO investigations (
     id, report_id, reference, district_code, severity, status, lead_inspector,
     assessment_required, findings, conclusion, occurred_at, opened_at, due_at, extended,
     extension_reason,
-    concluded_at, updated_at, version, extension_days, approved_by, category)
+    concluded_at, updated_at, version, extension_days, approved_by, category,
+    current_commune_codes)
 SELECT
     gen_random_uuid(), id, reference, district_code, severity, status, NULL,
     assessment, NULL,
@@ -147,7 +152,8 @@ SELECT
     1,
     CASE WHEN extended THEN base_days END,
     CASE WHEN extended THEN 'Giám đốc Sở Nội vụ' END,
-    category
+    category,
+    current_commune_codes
 FROM (
     SELECT r.*, h % 10 = 0 AS assessment, h % 20 = 7 AS extended,
            CASE WHEN h % 10 = 0 THEN 60 WHEN severity = 'fatal' THEN 30 ELSE 20 END AS base_days,
@@ -190,7 +196,7 @@ def load(url: str, *, count: int) -> dict[str, str]:
                 notify_emails=["thanhtra@tnld.test"],
             ),
             "police": OrganisationCreate(
-                name="Công an TP Buôn Ma Thuột", kind=OrganisationKind.police,
+                name="Công an TP Buôn Ma Thuột (cũ)", kind=OrganisationKind.police,
                 district_code="643", notify_emails=["ca643@tnld.test"],
             ),
         }.items():  # fmt: skip
@@ -274,6 +280,8 @@ def principal_of(kind: str) -> Any:
             kind=organisation.kind,
             district_code=organisation.district_code,
             api_key_id=None,
+            commune_code=organisation.commune_code,
+            province_code=organisation.province_code,
         )
 
 

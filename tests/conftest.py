@@ -134,12 +134,12 @@ def enterprise(orgs: OrgFactory) -> Org:
 
 @pytest.fixture
 def committee(orgs: OrgFactory) -> Org:
-    return orgs.create("district_committee", district_code="648")
+    return orgs.create("commune_committee", commune_code="24280")
 
 
 @pytest.fixture
 def police(orgs: OrgFactory) -> Org:
-    return orgs.create("police", district_code="643", notify_emails=["police643@tnld.test"])
+    return orgs.create("police", commune_code="24121", notify_emails=["police643@tnld.test"])
 
 
 @pytest.fixture

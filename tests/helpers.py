@@ -70,8 +70,8 @@ def create_org_direct(kind: OrganisationKind, **fields: Any) -> Org:
 VALID_REPORT: dict[str, Any] = {
     "category": "labour_accident",
     "occurred_at": "2026-11-20T08:30:00+07:00",
-    "district_code": "643",
-    "commune": "Phường Tân Lập",
+    "commune_code": "24121",
+    "commune": "Tổ dân phố 5",
     "address": "Công trường nhà ở, 12 Lê Duẩn",
     "summary": "Sập giàn giáo tầng 4 khi đổ bê tông sàn.",
     "initial_cause": "Giàn giáo không được neo giữ",
@@ -99,7 +99,8 @@ VALID_REPORT: dict[str, Any] = {
 
 
 def report_body(**overrides: Any) -> dict[str, Any]:
-    """A valid fatal-accident report in district 643, with top-level fields overridden."""
+    """A valid fatal-accident report of 2026 in commune 24121 (Phường Tân Lập), with top-level
+    fields overridden."""
     body = copy.deepcopy(VALID_REPORT)
     body.update(overrides)
     return body

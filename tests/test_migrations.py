@@ -5,6 +5,7 @@ the chain grows with the features."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -353,3 +354,84 @@ def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -
     assert phones == {"+842623852123"}
     assert rows[ids["no_victims"][1]].category == "technical_incident"
     assert rows[ids["fatal"][1]].category == "labour_accident"
+
+
+def _v1_rows(engine: Engine, backend: str) -> dict[str, str]:
+    """A v1 organisation (district police), report of 2026 in district 643 and its
+    investigation, written at revision 0004 as v1 wrote them."""
+    ids = {name: uuid.uuid4() for name in ("police", "enterprise", "report", "investigation")}
+    value = {k: (v.hex if backend == "sqlite" else str(v)) for k, v in ids.items()}
+    json_value = "CAST({} AS jsonb)" if backend == "postgresql" else "{}"
+    now = "2026-11-20 03:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, name, kind, district_code, notify_emails, "
+                f"created_at) VALUES (:police, 'Công an TP', 'police', '643', "
+                f"{json_value.format(':emails')}, :now), "
+                f"(:enterprise, 'Công ty', 'enterprise', NULL, {json_value.format(':none')}, :now)"
+            ),
+            {**value, "now": now, "emails": '["ca@tnld.test"]', "none": "[]"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reports (id, reference, category, severity, dead_count, "
+                "seriously_injured_count, minor_injury_count, occurred_at, district_code, "
+                "address, summary, victims, reporter, submitted_by_id, received_at, late, "
+                "version, updated_at) VALUES (:report, 'TNLD-2026-000001', 'labour_accident', "
+                "'fatal', 1, 0, 0, :now, '643', 'Địa chỉ', 'Tóm tắt', "
+                f"{json_value.format(':victims')}, {json_value.format(':reporter')}, "
+                ":enterprise, :now, false, 1, :now)"
+            ),
+            {**value, "now": now, "victims": "[]", "reporter": "{}"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO investigations (id, report_id, reference, district_code, severity, "
+                "status, assessment_required, occurred_at, opened_at, due_at, extended, "
+                "updated_at, version) VALUES (:investigation, :report, 'TNLD-2026-000001', "
+                "'643', 'fatal', 'open', false, :now, :now, :now, false, :now, 1)"
+            ),
+            {**value, "now": now},
+        )
+    return value
+
+
+def test_v1_reports_keep_their_district_and_gain_current_communes(
+    fresh: FreshDatabases,
+) -> None:
+    engine = fresh.new()
+    _run(engine, "upgrade", "0004")
+    value = _v1_rows(engine, fresh.backend)
+    _run(engine, "upgrade", "head")
+    successors = ["24121", "24133", "24154", "24163", "24169", "24175"]
+    with engine.connect() as connection:
+        report = connection.execute(
+            text(
+                "SELECT district_code, commune_code, place_name, current_commune_codes FROM reports"
+            )
+        ).one()
+        investigation = connection.execute(
+            text("SELECT district_code, commune_code, current_commune_codes FROM investigations")
+        ).one()
+        communes = connection.execute(
+            text("SELECT commune_code FROM report_communes ORDER BY commune_code")
+        ).scalars()
+        police = connection.execute(
+            text("SELECT district_code, commune_code, province_code FROM organisations "
+                 "WHERE kind = 'police'")
+        ).one()  # fmt: skip
+        assert list(communes) == successors
+    codes = report[3] if isinstance(report[3], list) else json.loads(report[3])
+    assert (report[0], report[1], report[2]) == (
+        "643",
+        None,
+        "Thành phố Buôn Ma Thuột, Tỉnh Đắk Lắk",
+    )
+    assert codes == successors
+    inv_codes = (
+        investigation[2] if isinstance(investigation[2], list) else json.loads(investigation[2])
+    )
+    assert (investigation[0], investigation[1], inv_codes) == ("643", None, successors)
+    assert tuple(police) == ("643", None, None)  # a legacy district police
+    assert value["report"]

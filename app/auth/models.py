@@ -12,6 +12,8 @@ from app.db import Base, JSONDocument, UTCDateTime, new_id
 
 class OrganisationKind(enum.StrEnum):
     enterprise = "enterprise"
+    commune_committee = "commune_committee"
+    #: Legacy: accidents before 2025-07-01, when districts were abolished.
     district_committee = "district_committee"
     police = "police"
     inspectorate = "inspectorate"
@@ -34,6 +36,10 @@ class Organisation(Base):
     # Kept retrievable: it is the HMAC key the service signs webhooks with (Standard Webhooks).
     webhook_secret: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The area (contract, Organisations and roles): one code of the map its kind names
+    #: (``district_code`` above: a district of map 2024, legacy).
+    commune_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(16))
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organisation")
 

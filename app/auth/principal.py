@@ -15,3 +15,6 @@ class Principal:
     kind: OrganisationKind
     district_code: str | None
     api_key_id: uuid.UUID | None
+    #: The organisation's area (contract, Organisations and roles): at most one of the three.
+    commune_code: str | None = None
+    province_code: str | None = None

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.auth.models import OrganisationKind
-from app.fields import DistrictCode, Email, Label, Name, StrictStr, TaxCode, Timestamp
+from app.fields import Email, Label, Name, PlaceCode, StrictStr, TaxCode, Timestamp
 
 
 def _webhook_url(value: str) -> str:
@@ -30,7 +30,19 @@ class OrganisationCreate(BaseModel):
 
     name: Name
     kind: OrganisationKind
-    district_code: DistrictCode | None = None
+    commune_code: PlaceCode | None = Field(
+        default=None,
+        description="A commune of map 2025 (in force from 2025-07-01), e.g. `24121` Phường Tân "
+        "Lập: the area of a `commune_committee` or of a commune police.",
+    )
+    district_code: PlaceCode | None = Field(
+        default=None,
+        description="A district of map 2024 (until 2025-06-30), e.g. `643` Thành phố Buôn Ma "
+        "Thuột: the area of a legacy `district_committee` or district police.",
+    )
+    province_code: PlaceCode | None = Field(
+        default=None, description="`66` (Đắk Lắk): the area of the provincial police."
+    )
     tax_code: TaxCode | None = None
     notify_emails: Annotated[list[Email], Field(max_length=20)] | None = None
     webhook_url: WebhookUrl | None = None
@@ -42,7 +54,9 @@ class OrganisationRead(BaseModel):
     id: uuid.UUID
     name: str
     kind: OrganisationKind
+    commune_code: str | None
     district_code: str | None
+    province_code: str | None
     tax_code: str | None
     notify_emails: list[str]
     webhook_url: str | None

@@ -22,7 +22,7 @@ from app.auth.models import ApiKey, Organisation, OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationCreate
 from app.config import get_settings
-from app.divisions.service import find_division
+from app.divisions.service import Level, divisions
 from app.errors import FieldError, NotFound, Unauthenticated, ValidationProblem
 from app.pagination import PageParams, paginate
 
@@ -44,7 +44,9 @@ _KEY_LOOKUP = (
         Organisation.id,
         Organisation.name,
         Organisation.kind,
+        Organisation.commune_code,
         Organisation.district_code,
+        Organisation.province_code,
     )
     .join(Organisation, ApiKey.organisation_id == Organisation.id)
     .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
@@ -58,7 +60,7 @@ def authenticate(session: Session, *, raw_key: str) -> Principal:
     row = session.connection().execute(_KEY_LOOKUP, {"key_hash": hash_api_key(raw_key)}).first()
     if row is None:
         raise Unauthenticated("Invalid or revoked API key")
-    key_id, last_used_at, organisation_id, name, kind, district_code = row
+    key_id, last_used_at, organisation_id, name, kind, commune_code, district_code, province = row
     now = clock.now()
     if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
         # In a transaction of its own that begins with the write: on SQLite a read transaction
@@ -73,24 +75,71 @@ def authenticate(session: Session, *, raw_key: str) -> Principal:
         kind=OrganisationKind(kind),
         district_code=district_code,
         api_key_id=key_id,
+        commune_code=commune_code,
+        province_code=province,
     )
+
+
+#: The area each kind must have (contract, Organisations and roles); police have exactly one of
+#: theirs. ``True`` in the second place: a unit of today's map; ``False``: of the 2024 map.
+_AREAS: dict[OrganisationKind, tuple[tuple[str, Level, bool], ...]] = {
+    OrganisationKind.commune_committee: (("commune_code", "commune", True),),
+    # Legacy: district committees and district police of accidents before 2025-07-01
+    # (Resolution 1660/NQ-UBTVQH15 Art. 2; Decree 02/2025/NĐ-CP ended district police).
+    OrganisationKind.district_committee: (("district_code", "district", False),),
+    OrganisationKind.police: (
+        ("commune_code", "commune", True),
+        ("province_code", "province", True),
+        ("district_code", "district", False),
+    ),
+}
+_AREA_FIELDS = ("commune_code", "district_code", "province_code")
+
+
+def _area_errors(data: OrganisationCreate) -> list[FieldError]:
+    """The organisation's area: one code, of the map its kind names, checked against the data."""
+    places = divisions()
+    today = clock.vietnam_time(clock.now()).date()
+    allowed = _AREAS.get(data.kind, ())
+    given = [name for name in _AREA_FIELDS if getattr(data, name) is not None]
+    errors: list[FieldError] = []
+    for name in given:
+        if name not in {field for field, _, _ in allowed}:
+            errors.append(FieldError(pointer=f"/{name}", detail=f"A {data.kind} has no {name}"))
+    for field, level, current in allowed:
+        code = getattr(data, field)
+        if code is None:
+            continue
+        if current:
+            known = places.find(code, on=today, level=level) is not None
+            where = f"a {level} of {places.map_label(today)}"
+        else:
+            known = any(u.valid_to is not None for u in places.versions(code, level=level))
+            where = f"a {level} of the map before 2025-07-01"
+        if not known:
+            errors.append(FieldError(pointer=f"/{field}", detail=f"Unknown code: must be {where}"))
+    if allowed and not errors:
+        areas = [field for field, _, _ in allowed if getattr(data, field) is not None]
+        if len(allowed) == 1 and not areas:
+            field = allowed[0][0]
+            errors.append(FieldError(pointer=f"/{field}", detail=f"A {data.kind} needs a {field}"))
+        elif len(allowed) > 1 and len(areas) != 1:
+            names = ", ".join(field for field, _, _ in allowed)
+            errors.append(
+                FieldError(
+                    pointer=f"/{areas[1] if len(areas) > 1 else allowed[0][0]}",
+                    detail=f"A {data.kind} needs exactly one area: one of {names}",
+                )
+            )
+    return errors
 
 
 def _check_organisation_rules(data: OrganisationCreate) -> None:
     """What each kind must have (contract, Organisations and roles)."""
-    errors: list[FieldError] = []
+    errors = _area_errors(data)
     has_channel = bool(data.notify_emails) or data.webhook_url is not None
-    if data.district_code is not None and find_division(data.district_code) is None:
-        errors.append(FieldError(pointer="/district_code", detail="Unknown district code"))
     if data.kind is OrganisationKind.enterprise and data.tax_code is None:
         errors.append(FieldError(pointer="/tax_code", detail="An enterprise needs a tax code"))
-    if (
-        data.kind in (OrganisationKind.district_committee, OrganisationKind.police)
-        and data.district_code is None
-    ):
-        errors.append(
-            FieldError(pointer="/district_code", detail=f"A {data.kind} needs a district code")
-        )
     if data.kind in (OrganisationKind.police, OrganisationKind.inspectorate) and not has_channel:
         errors.append(
             FieldError(
@@ -114,7 +163,9 @@ def create_organisation(
         id=uuid.uuid4(),
         name=data.name,
         kind=data.kind,
+        commune_code=data.commune_code,
         district_code=data.district_code,
+        province_code=data.province_code,
         tax_code=data.tax_code,
         notify_emails=list(dict.fromkeys(data.notify_emails or [])),
         webhook_url=data.webhook_url,

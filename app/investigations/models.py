@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, new_id
+from app.db import Base, JSONDocument, UTCDateTime, new_id
 from app.reports.models import Category, Severity
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Investigation(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), unique=True)
     reference: Mapped[str] = mapped_column(String(32))
-    district_code: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str | None] = mapped_column(String(16))
     severity: Mapped[Severity] = mapped_column(
         Enum(Severity, name="investigation_severity", native_enum=False, length=32)
     )
@@ -70,6 +70,9 @@ class Investigation(Base):
     category: Mapped[Category] = mapped_column(
         Enum(Category, name="investigation_category", native_enum=False, length=32)
     )
+    #: The report's place (which never changes), for lists and filters without a join.
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
 
     report: Mapped[Report] = relationship(back_populates="investigation")
 

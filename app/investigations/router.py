@@ -46,7 +46,7 @@ def _single(investigation: Investigation, response: Response) -> InvestigationRe
     "/investigations",
     response_model=PageOut[InvestigationRead],
     responses=problems(401, 403, 422),
-    summary="List investigations by deadline (inspectorate: all; police: its district)",
+    summary="List investigations by deadline (inspectorate: all; police: its area)",
     description="Ordered by `due_at` ascending (soonest deadline first), then by id. "
     "`status` may be repeated. `overdue=true`: open or in progress and past `due_at` now; "
     "`overdue=false`: everything else.",
@@ -56,12 +56,21 @@ def list_investigations(
     session: SessionDep,
     params: Annotated[PageParams, Depends(page_params)],
     status: Annotated[list[InvestigationStatus] | None, Query()] = None,
+    commune_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9A-Za-z_-]{1,16}$",
+            description="A commune of map 2025: investigations whose place it covers "
+            "(`current_commune_codes`)",
+        ),
+    ] = None,
     district_code: Annotated[str | None, Query(max_length=16)] = None,
     severity: Severity | None = None,
     overdue: bool | None = None,
 ) -> PageOut[InvestigationRead]:
     filters = service.InvestigationFilters(
         statuses=tuple(status or ()),
+        commune_code=commune_code,
         district_code=district_code,
         severity=severity,
         overdue=overdue,

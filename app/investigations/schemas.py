@@ -31,7 +31,11 @@ class InvestigationRead(BaseModel):
     id: uuid.UUID
     report_id: uuid.UUID
     reference: str = Field(description="The report's reference")
-    district_code: str
+    commune_code: str | None = Field(description="The report's commune (map of its date)")
+    district_code: str | None = Field(description="The report's district (map 2024 only)")
+    current_commune_codes: list[str] = Field(
+        description="The communes of map 2025 covering the report's place"
+    )
     severity: Severity = Field(description="The report's current severity")
     status: InvestigationStatus
     lead_inspector: str | None

@@ -44,6 +44,7 @@ from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate_nulls_last
 from app.reports.models import Severity
+from app.reports.scope import in_area, in_commune
 
 S = InvestigationStatus
 #: Still running: these count for deadlines and may become overdue.
@@ -57,11 +58,16 @@ FREE_TEXT = frozenset({"findings", "conclusion"})
 
 
 def readable_investigations(principal: Principal) -> ColumnElement[bool]:
-    """The inspectorate sees every investigation, the police those of its district."""
+    """The inspectorate sees every investigation, the police those in its area (its commune
+    among the report's current communes, its province, or its legacy district)."""
     if principal.kind is OrganisationKind.inspectorate:
         return true()
     if principal.kind is OrganisationKind.police:
-        return Investigation.district_code == principal.district_code
+        return in_area(
+            principal,
+            report_id=Investigation.report_id,
+            district_code=Investigation.district_code,
+        )
     return false()
 
 
@@ -86,7 +92,9 @@ def to_read(investigation: Investigation, *, now: datetime | None = None) -> Inv
             "id": investigation.id,
             "report_id": investigation.report_id,
             "reference": investigation.reference,
+            "commune_code": investigation.commune_code,
             "district_code": investigation.district_code,
+            "current_commune_codes": investigation.current_commune_codes,
             "severity": investigation.severity,
             "status": investigation.status,
             "lead_inspector": investigation.lead_inspector,
@@ -108,6 +116,7 @@ def to_read(investigation: Investigation, *, now: datetime | None = None) -> Inv
 @dataclass(frozen=True)
 class InvestigationFilters:
     statuses: tuple[InvestigationStatus, ...] = ()
+    commune_code: str | None = None
     district_code: str | None = None
     severity: Severity | None = None
     overdue: bool | None = None
@@ -138,6 +147,8 @@ def list_statement(
             stmt = stmt.where(or_(statuses_in(FINISHED), Investigation.due_at >= now))
     if statuses:
         stmt = stmt.where(statuses_in(statuses))
+    if filters.commune_code is not None:
+        stmt = stmt.where(in_commune(Investigation.report_id, filters.commune_code))
     if filters.district_code is not None:
         stmt = stmt.where(Investigation.district_code == filters.district_code)
     if filters.severity is not None:

@@ -28,7 +28,8 @@ from email.utils import format_datetime
 from typing import Any
 
 from app.clock import vietnam_time
-from app.divisions.service import division_name
+from app.divisions.places import in_sentence
+from app.divisions.service import divisions
 from app.notifications.jobs import Job
 
 #: Decree 39/2016 Art. 9: the class, without any threshold of the Law's (the counts follow).
@@ -51,7 +52,8 @@ OUTCOME = {"dead": "Chết", "seriously_injured": "Bị thương nặng", "minor
 FIELD = {
     "category": "Loại",
     "occurred_at": "Thời gian xảy ra",
-    "district_code": "Địa bàn",
+    "commune_code": "Mã xã/phường",
+    "district_code": "Mã huyện",
     "commune": "Xã/phường",
     "address": "Địa chỉ",
     "summary": "Tóm tắt diễn biến",
@@ -86,8 +88,19 @@ def _time(value: str | None) -> str:
     return f"{moment:%H:%M} ngày {moment:%d/%m/%Y} (giờ Việt Nam, UTC+07:00)"
 
 
-def _district(code: str) -> str:
-    return f"{division_name(code)} (mã {code})"
+def _place_name(report: dict[str, Any]) -> str:
+    """The place's full name on the accident's date (events queued before v2 carry only the
+    district's code)."""
+    if report.get("place_name"):
+        return str(report["place_name"])
+    code = str(report.get("district_code") or "")
+    districts = divisions().versions(code, level="district")
+    return divisions().full_name(districts[0]) if districts else code
+
+
+def _place(report: dict[str, Any]) -> str:
+    code = report.get("commune_code") or report.get("district_code")
+    return f"{_place_name(report)} (mã {code})" if code else _place_name(report)
 
 
 def subject(job: Job) -> str:
@@ -101,7 +114,7 @@ def subject(job: Job) -> str:
     if job.event_type == "report.unacknowledged":
         # Sent again: the labour authority has not acknowledged the first notice (escalation.py).
         prefix = "CHƯA XÁC NHẬN - Nhắc lại thông báo"
-    return f"[{report['reference']}] {prefix}: {what} tại {division_name(report['district_code'])}"
+    return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(_place_name(report))}"
 
 
 #: A changed text longer than this is cut in the e-mail (the webhook carries it whole).
@@ -195,10 +208,7 @@ def _digest_body(digest: dict[str, Any]) -> str:
         items = digest.get(key) or []
         lines.append(f"{title}: {len(items)}")
         for item in items:
-            lines.append(
-                f"- {item['reference']} — {_district(item['district_code'])} — hạn: "
-                f"{_time(item['due_at'])}"
-            )
+            lines.append(f"- {item['reference']} — {_place(item)} — hạn: {_time(item['due_at'])}")
         lines.append("")
     return "\n".join(lines)
 
@@ -213,13 +223,13 @@ def body(job: Job) -> str:
         lines += _amendment(report["amendment"])
     else:
         lines += [*_heading(str(report["category"])), ""]
-    district = division_name(report["district_code"])
     if job.police_unroutable:
         # Law 84/2015 Art. 34.1.b asks for the police when someone died, and the provincial
         # plan for every notifiable report (TNLD_NOTIFY_POLICE): when no police organisation
         # of the place is registered, the labour authority must know to tell them itself.
         lines += [
-            f"LƯU Ý: Không thể tự động thông báo cho Công an {district}"
+            "LƯU Ý: Không thể tự động thông báo cho cơ quan công an nơi xảy ra, tại "
+            f"{in_sentence(_place_name(report))}"
             " (chưa có cơ quan công an nào của địa bàn này đăng ký nhận thông báo).",
             "Đề nghị liên hệ trực tiếp với Công an địa phương.",
             "",
@@ -237,7 +247,7 @@ def body(job: Job) -> str:
     hours = _hours_before_receipt(report)
     if hours is not None:
         lines.append(f"Khoảng thời gian từ khi xảy ra đến khi tiếp nhận: {hours} giờ")
-    lines.append(f"Địa bàn: {_district(report['district_code'])}")
+    lines.append(f"Địa bàn: {_place(report)}")
     if report.get("commune"):
         lines.append(f"Xã/phường: {report['commune']}")
     lines.append(f"Địa chỉ: {report['address']}")

@@ -11,13 +11,18 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.auth.models import OrganisationKind
 from app.db import is_postgresql
 from app.notifications.models import Delivery, DeliveryStatus, NotificationEvent
 from app.notifications.routing import Route
 
 #: PostgreSQL channel the worker LISTENs on, so it wakes at once on commit.
 WAKE_CHANNEL = "tnld_deliveries"
-UNROUTABLE = "No police organisation covers this district"
+#: Why a delivery is unroutable, by the kind of recipient that could not be found.
+UNROUTABLE = {
+    OrganisationKind.police: "No police organisation covers this place",
+    OrganisationKind.commune_committee: "No commune committee with a channel covers this place",
+}
 
 
 def outbox_rows(
@@ -52,7 +57,7 @@ def outbox_rows(
                 "attempts": 0,
                 "schedule_start": 0,
                 "next_attempt_at": now if routable else None,
-                "last_error": None if routable else UNROUTABLE,
+                "last_error": None if routable else UNROUTABLE.get(route.kind, "No recipient"),
                 "created_at": now,
             }
         )

@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, sele
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from app.auth.models import Organisation
+from app.auth.models import Organisation, OrganisationKind
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import (
     Channel,
@@ -77,6 +77,8 @@ def claim_batch(
     police_unroutable = exists().where(
         unroutable.event_id == Delivery.event_id,
         unroutable.status == DeliveryStatus.unroutable,
+        # A missing commune committee (technical incidents) is not the police's warning.
+        unroutable.recipient_kind == OrganisationKind.police,
     )
     # The due deliveries, in the order the due index gives (no sort, no join: a backlog of
     # thousands costs what a few rows cost), locked; then what sending needs, for those only.

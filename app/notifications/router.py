@@ -18,7 +18,10 @@ from app.routing import ReleasingRoute
 router = APIRouter(tags=["notifications"], route_class=ReleasingRoute)
 
 Reader = Annotated[
-    Principal, Depends(require(K.enterprise, K.district_committee, K.police, K.inspectorate))
+    Principal,
+    Depends(
+        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
+    ),
 ]
 Operator = Annotated[Principal, Depends(require(K.admin, K.inspectorate))]
 

@@ -17,8 +17,8 @@ Decisions (also in the OpenAPI descriptions):
   ``measures_taken``, ``employer_name``), ``reporter`` and ``victims``. ``victims`` is the whole
   new list: victims are matched by position, so existing victims are corrected in place and
   new ones appended; none may be removed (a declaration is not withdrawn piece by piece).
-  ``category``, ``occurred_at`` and ``district_code`` do not change (they decide routing,
-  scope and lateness): a wrong one needs the inspectorate.
+  ``category``, ``occurred_at`` and the place (``commune_code``, ``district_code``) do not
+  change (they decide routing, scope and lateness): a wrong one needs the inspectorate.
 - An amendment that changes nothing is 422.
 - ``Idempotency-Key`` is required, as for POST /reports, with the same semantics (keys are
   per organisation and shared with POST /reports).
@@ -53,7 +53,7 @@ from app.identity_numbers import phone_e164
 from app.investigations.schemas import not_nullable, refuse_null
 from app.investigations.service import follow_report_severity
 from app.notifications import outbox
-from app.notifications.routing import routes_for
+from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency
 from app.reports.models import Report, ReportVersion
@@ -212,7 +212,9 @@ def _plan(report: Report, *, principal: Principal, data: AmendmentCreate) -> _Pl
         if data.victims is not None
         else report.victims
     )
-    check_report(candidate, principal=principal, now=clock.now(), victims=victims)
+    check_report(
+        candidate, principal=principal, now=clock.now(), victims=victims, check_place=False
+    )
     counts = count_outcomes(victims)
     fields = {key: getattr(candidate, key) for key in AMENDABLE if key in given}
     if "reporter" in fields:
@@ -307,7 +309,15 @@ def _apply(
         report_id=report.id,
         event_type="report.amended",
         payload={**current, "amendment": {"version": report.version, "changes": plan.changes}},
-        routes=routes_for(session, district_code=report.district_code),
+        routes=routes_for(
+            session,
+            place=ReportPlace(
+                category=report.category,
+                severity=report.severity,
+                district_code=report.district_code,
+                current_commune_codes=report.current_commune_codes,
+            ),
+        ),
     )
     audit_changes: dict[str, Any] = {
         "version": report.version,

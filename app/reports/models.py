@@ -57,7 +57,8 @@ class Report(Base):
     seriously_injured_count: Mapped[int] = mapped_column(Integer)
     minor_injury_count: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    district_code: Mapped[str] = mapped_column(String(16))
+    #: A district of map 2024 (accidents before 2025-07-01, and every report of v1).
+    district_code: Mapped[str | None] = mapped_column(String(16))
     commune: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(500))
     summary: Mapped[str] = mapped_column(Text)
@@ -76,6 +77,14 @@ class Report(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The reporter's phone in E.164 (``+84...``), beside the number as given in ``reporter``.
     reporter_phone_e164: Mapped[str | None] = mapped_column(String(16))
+    #: The place by the accident's date (contract, Reports: Place): a commune of map 2025 from
+    #: 2025-07-01; before, a district of map 2024 and optionally one of its communes.
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    #: The place's full name on the accident's date ("Phường Tân Lập, Tỉnh Đắk Lắk").
+    place_name: Mapped[str] = mapped_column(String(500))
+    #: The communes of today's map covering the place; also one row each in report_communes,
+    #: which the scope and the commune filter query.
+    current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
 
     submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     investigation: Mapped[Investigation | None] = relationship(
@@ -100,6 +109,16 @@ class Report(Base):
             ],
         ),
     )
+
+
+class ReportCommune(Base):
+    """One of a report's current communes (``Report.current_commune_codes``), as a row: "the
+    reports of commune C" is then an index lookup on both databases."""
+
+    __tablename__ = "report_communes"
+
+    commune_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), primary_key=True)
 
 
 class ReportSequence(Base):

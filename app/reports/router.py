@@ -20,9 +20,14 @@ from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["reports"], route_class=ReleasingRoute)
 
-Reporter = Annotated[Principal, Depends(require(K.enterprise, K.district_committee))]
+Reporter = Annotated[
+    Principal, Depends(require(K.enterprise, K.commune_committee, K.district_committee))
+]
 Reader = Annotated[
-    Principal, Depends(require(K.enterprise, K.district_committee, K.police, K.inspectorate))
+    Principal,
+    Depends(
+        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
+    ),
 ]
 
 
@@ -81,6 +86,14 @@ def list_reports(
     category: Category | None = None,
     severity: Severity | None = None,
     # A pattern, not just a length: PostgreSQL refuses NUL bytes in text (500 otherwise).
+    commune_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9A-Za-z_-]{1,16}$",
+            description="A commune of map 2025: reports whose place it covers "
+            "(`current_commune_codes`), of any date",
+        ),
+    ] = None,
     district_code: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,16}$")] = None,
     occurred_from: Annotated[InputTimestamp | None, Query()] = None,
     occurred_to: Annotated[InputTimestamp | None, Query()] = None,
@@ -88,6 +101,7 @@ def list_reports(
     filters = service.ReportFilters(
         category=category,
         severity=severity,
+        commune_code=commune_code,
         district_code=district_code,
         occurred_from=occurred_from,
         occurred_to=occurred_to,

@@ -8,13 +8,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from app.auth.schemas import OrganisationRef
 from app.fields import (
     Address,
-    DistrictCode,
     Email,
     InputTimestamp,
     LongText,
     Name,
     NationalId,
     Phone,
+    PlaceCode,
     ShortText,
     StrictInt,
     Timestamp,
@@ -49,7 +49,7 @@ class VictimIn(BaseModel):
     employment: Employment | None = Field(
         default=None,
         description="Default: `labour_contract` for an enterprise, `no_labour_contract` "
-        "for a district committee.",
+        "for a commune or district committee.",
     )
     outcome: Outcome
     injury: LongText | None = None
@@ -69,8 +69,22 @@ class ReportCreate(BaseModel):
 
     category: Category
     occurred_at: InputTimestamp
-    district_code: DistrictCode
-    commune: ShortText | None = None
+    commune_code: PlaceCode | None = Field(
+        default=None,
+        description="For an accident on or after 2025-07-01 (Vietnam time): required, a commune "
+        "of map 2025, e.g. `24121` Phường Tân Lập. Before: optional, a commune of map 2024 in "
+        "`district_code` (e.g. `24121` was then Phường Tân Hòa, Thành phố Buôn Ma Thuột). See "
+        "`GET /divisions?at=`.",
+    )
+    district_code: PlaceCode | None = Field(
+        default=None,
+        description="For an accident before 2025-07-01: required, a district of map 2024, e.g. "
+        "`643` Thành phố Buôn Ma Thuột or `555` Thành phố Tuy Hòa (Phú Yên). From 2025-07-01 "
+        "districts no longer exist: absent or null.",
+    )
+    commune: ShortText | None = Field(
+        default=None, description="The village, hamlet or place name as the reporter knows it"
+    )
     address: Address
     summary: LongText
     initial_cause: LongText | None = None
@@ -112,7 +126,17 @@ class ReportRead(BaseModel):
     seriously_injured_count: int
     minor_injury_count: int
     occurred_at: Timestamp
-    district_code: str
+    commune_code: str | None
+    district_code: str | None
+    place_name: str = Field(
+        description="The place's full name on the accident's date, e.g. \"Phường Tân Lập, "
+        'Tỉnh Đắk Lắk" (2026) or "Phường Tân Hòa, Thành phố Buôn Ma Thuột, Tỉnh Đắk Lắk" '
+        "(2024)"
+    )
+    current_commune_codes: list[str] = Field(
+        description="The communes of map 2025 covering the place: the commune itself, or the "
+        "successors of a 2024 commune or district"
+    )
     commune: str | None
     address: str
     summary: str

@@ -26,7 +26,7 @@ from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.schemas import OrganisationRef
 from app.db import is_postgresql
-from app.divisions.service import find_division
+from app.divisions.places import Place, accident_date, resolve
 from app.errors import (
     FieldError,
     IdempotentRequestInFlight,
@@ -39,12 +39,12 @@ from app.investigations.models import Investigation
 from app.investigations.opening import new_investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.notifications.outbox import outbox_rows
-from app.notifications.routing import routes_for
+from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency, numbering, single_statement
-from app.reports.models import Category, Report, Severity
+from app.reports.models import Category, Report, ReportCommune, Severity
 from app.reports.schemas import ReportCreate, ReportRead, VictimIn
-from app.reports.scope import readable_reports
+from app.reports.scope import in_commune, readable_reports
 
 #: A clock on the reporter's side may run a little fast; beyond this, a future time is an error.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -86,6 +86,10 @@ def count_outcomes(victims: list[dict[str, Any]]) -> Counts:
     )
 
 
+#: Committees report workers without labour contracts (Law 84/2015 Art. 34.1.d).
+COMMITTEES = (OrganisationKind.commune_committee, OrganisationKind.district_committee)
+
+
 def report_warnings(victims: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Doubtful but possible data (contract, Reports: accepted, listed, never blocking)."""
     warnings = []
@@ -103,11 +107,9 @@ def report_warnings(victims: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def default_employment(kind: OrganisationKind) -> str:
-    # Enterprises report their own employees; district committees report workers without
-    # labour contracts (Decree 39/2016, statistics for workers without contracts).
-    return (
-        "no_labour_contract" if kind is OrganisationKind.district_committee else "labour_contract"
-    )
+    # Enterprises report their own employees; commune (and, before the reform, district)
+    # committees report workers without labour contracts.
+    return "no_labour_contract" if kind in COMMITTEES else "labour_contract"
 
 
 def victims_as_stored(victims: list[VictimIn], *, kind: OrganisationKind) -> list[dict[str, Any]]:
@@ -119,17 +121,66 @@ def victims_as_stored(victims: list[VictimIn], *, kind: OrganisationKind) -> lis
     return stored
 
 
+def _committee_area_errors(principal: Principal, place: Place, *, on: Any) -> list[FieldError]:
+    """A committee reports at places in its own area only (contract, Reports)."""
+    errors: list[FieldError] = []
+    if principal.kind is OrganisationKind.commune_committee:
+        if principal.commune_code not in place.current_commune_codes:
+            pointer = "/commune_code" if place.commune_code else "/district_code"
+            errors.append(
+                FieldError(
+                    pointer=pointer,
+                    detail="a commune committee reports accidents at places in its own commune "
+                    f"({principal.commune_code}) only",
+                )
+            )
+    elif principal.kind is OrganisationKind.district_committee:
+        if place.district_code is None:
+            # Districts were abolished on 2025-07-01 (Resolution 1660/NQ-UBTVQH15 Art. 2): the
+            # commune committee reports since then (Decree 129/2025 Arts. 44, 47).
+            errors.append(
+                FieldError(
+                    pointer="/occurred_at",
+                    detail="a district committee reports accidents before 2025-07-01 only; "
+                    "since then the commune committee of the place reports",
+                )
+            )
+        elif place.district_code != principal.district_code:
+            errors.append(
+                FieldError(
+                    pointer="/district_code",
+                    detail="a district committee reports accidents in its own district only",
+                )
+            )
+    return errors
+
+
 def check_report(
-    data: ReportCreate, *, principal: Principal, now: datetime, victims: list[dict[str, Any]]
-) -> None:
-    """The rules that need context beyond the field itself. Raises 422 problems."""
+    data: ReportCreate,
+    *,
+    principal: Principal,
+    now: datetime,
+    victims: list[dict[str, Any]],
+    check_place: bool = True,
+) -> Place | None:
+    """The rules that need context beyond the field itself. Raises 422 problems; returns the
+    place, checked against the map in force on the accident's date.
+
+    An amendment cannot change the place, which was checked when the report was filed
+    (``check_place=False``): a report filed under v1 keeps its 2024 district whatever its
+    date, and stays amendable."""
     errors: list[FieldError] = []
     if data.occurred_at > now + FUTURE_TOLERANCE:
         errors.append(FieldError(pointer="/occurred_at", detail="must not be in the future"))
-    if find_division(data.district_code) is None:
-        errors.append(
-            FieldError(pointer="/district_code", detail="unknown district code (see /divisions)")
+    on = accident_date(data.occurred_at)
+    place: Place | None = None
+    if check_place:
+        place, place_errors = resolve(
+            commune_code=data.commune_code, district_code=data.district_code, on=on
         )
+        errors += place_errors
+        if place is not None:
+            errors += _committee_area_errors(principal, place, on=on)
     if data.category is Category.labour_accident and not victims:
         errors.append(
             FieldError(pointer="/victims", detail="a labour accident needs at least one victim")
@@ -143,20 +194,14 @@ def check_report(
                     detail=f"must not be after the year of the accident ({accident_year})",
                 )
             )
-    if principal.kind is OrganisationKind.district_committee:
-        if data.district_code != principal.district_code:
-            errors.append(
-                FieldError(
-                    pointer="/district_code",
-                    detail="a district committee reports accidents in its own district only",
-                )
-            )
+    if principal.kind in COMMITTEES:
         for index, victim in enumerate(victims):
             if victim["employment"] == "labour_contract":
                 errors.append(
                     FieldError(
                         pointer=f"/victims/{index}/employment",
-                        detail="a district committee reports workers without labour contracts",
+                        detail=f"a {principal.kind.replace('_', ' ')} reports workers without "
+                        "labour contracts (Law 84/2015, Art. 34.1.d)",
                     )
                 )
     if errors:
@@ -173,6 +218,7 @@ def check_report(
             detail="Only fatal accidents and accidents seriously injuring two or more workers "
             "are reported here (Law 84/2015, Art. 34; Decree 39/2016, Art. 10)",
         )
+    return place
 
 
 def to_read(report: Report) -> ReportRead:
@@ -186,7 +232,10 @@ def to_read(report: Report) -> ReportRead:
             "seriously_injured_count": report.seriously_injured_count,
             "minor_injury_count": report.minor_injury_count,
             "occurred_at": report.occurred_at,
+            "commune_code": report.commune_code,
             "district_code": report.district_code,
+            "place_name": report.place_name,
+            "current_commune_codes": report.current_commune_codes,
             "commune": report.commune,
             "address": report.address,
             "summary": report.summary,
@@ -219,13 +268,15 @@ def file_report(
     (:mod:`app.reports.single_statement`), SQLite in steps under its write lock. Either way the
     reference is taken where the rows are written, and every row is written once with it."""
     victims = victims_as_stored(data.victims, kind=principal.kind)
-    check_report(data, principal=principal, now=clock.now(), victims=victims)
+    place = check_report(data, principal=principal, now=clock.now(), victims=victims)
+    assert place is not None  # checked, or a problem was raised
     digest = idempotency.request_hash(data.model_dump(mode="json"))
     filing = _file_in_one_statement if is_postgresql(session) else _file_in_steps
     return filing(
         session,
         principal=principal,
         data=data,
+        place=place,
         victims=victims,
         key=idempotency_key,
         digest=digest,
@@ -237,6 +288,8 @@ class FilingRows:
     """Everything a filing writes, as column values."""
 
     report: dict[str, Any]
+    #: One row per current commune (report_communes).
+    communes: list[dict[str, Any]]
     investigation: dict[str, Any]
     event: dict[str, Any]
     deliveries: list[dict[str, Any]]
@@ -256,6 +309,7 @@ def _file_in_one_statement(
     *,
     principal: Principal,
     data: ReportCreate,
+    place: Place,
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
@@ -269,6 +323,7 @@ def _file_in_one_statement(
             session,
             principal=principal,
             data=data,
+            place=place,
             victims=victims,
             received_at=received_at,
             reference=numbering.STAND_IN,  # the statement writes the number it takes
@@ -286,6 +341,7 @@ def _file_in_one_statement(
             response_body=idempotency.serialise(rows.body),
             year=_year(received_at),
             report=rows.report,
+            communes=rows.communes,
             investigation=rows.investigation,
             event=rows.event,
             deliveries=rows.deliveries,
@@ -317,6 +373,7 @@ def _file_in_steps(
     *,
     principal: Principal,
     data: ReportCreate,
+    place: Place,
     victims: list[dict[str, Any]],
     key: str,
     digest: str,
@@ -337,11 +394,14 @@ def _file_in_steps(
             session,
             principal=principal,
             data=data,
+            place=place,
             victims=victims,
             received_at=received_at,
             reference=reference,
         )
         connection.execute(insert(Report), [rows.report])
+        if rows.communes:
+            connection.execute(insert(ReportCommune), rows.communes)
         connection.execute(insert(Investigation), [rows.investigation])
         connection.execute(insert(NotificationEvent), [rows.event])
         if rows.deliveries:
@@ -370,6 +430,7 @@ def _build_rows(
     *,
     principal: Principal,
     data: ReportCreate,
+    place: Place,
     victims: list[dict[str, Any]],
     received_at: datetime,
     reference: str,
@@ -377,8 +438,16 @@ def _build_rows(
     """The report, its investigation, its notifications (the outbox) and its audit events,
     built up front as column values: filing is the hot path, and model instances and the unit
     of work's bookkeeping would cost more than the statements."""
-    routes = routes_for(session, district_code=data.district_code)
     counts = count_outcomes(victims)
+    routes = routes_for(
+        session,
+        place=ReportPlace(
+            category=data.category,
+            severity=counts.severity,
+            district_code=place.district_code,
+            current_commune_codes=place.current_commune_codes,
+        ),
+    )
     report_id = uuid.uuid4()
     occurred_at = data.occurred_at.astimezone(UTC)
     report: dict[str, Any] = {
@@ -390,7 +459,10 @@ def _build_rows(
         "seriously_injured_count": counts.seriously_injured,
         "minor_injury_count": counts.minor_injury,
         "occurred_at": occurred_at,
-        "district_code": data.district_code,
+        "commune_code": place.commune_code,
+        "district_code": place.district_code,
+        "place_name": place.name,
+        "current_commune_codes": list(place.current_commune_codes),
         "commune": data.commune,
         "address": data.address,
         "summary": data.summary,
@@ -409,7 +481,9 @@ def _build_rows(
     investigation, opened = new_investigation(
         report_id=report_id,
         reference=reference,
-        district_code=data.district_code,
+        commune_code=place.commune_code,
+        district_code=place.district_code,
+        current_commune_codes=list(place.current_commune_codes),
         category=data.category,
         severity=counts.severity,
         dead=counts.dead,
@@ -440,6 +514,9 @@ def _build_rows(
     )
     return FilingRows(
         report=report,
+        communes=[
+            {"commune_code": code, "report_id": report_id} for code in place.current_commune_codes
+        ],
         investigation=investigation,
         event=event,
         deliveries=deliveries,
@@ -464,6 +541,7 @@ def get_report(session: Session, *, principal: Principal, report_id: uuid.UUID) 
 class ReportFilters:
     category: Category | None = None
     severity: Severity | None = None
+    commune_code: str | None = None
     district_code: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
@@ -477,6 +555,8 @@ def list_reports(
         stmt = stmt.where(Report.category == filters.category)
     if filters.severity is not None:
         stmt = stmt.where(Report.severity == filters.severity)
+    if filters.commune_code is not None:
+        stmt = stmt.where(in_commune(Report.id, filters.commune_code))
     if filters.district_code is not None:
         stmt = stmt.where(Report.district_code == filters.district_code)
     if filters.occurred_from is not None:

@@ -2,8 +2,9 @@
 
 Filing is the service's hot path, and its cost is the number of statements the process sends
 (each costs far more CPU in the driver and SQLAlchemy than the database spends on it). Here the
-rows that :mod:`app.reports.service` builds (report, investigation, outbox event and deliveries,
-audit events, the Idempotency-Key's stored response) are written with one statement of
+rows that :mod:`app.reports.service` builds (report and its current communes, investigation,
+outbox event and deliveries, audit events, the Idempotency-Key's stored response) are written
+with one statement of
 data-modifying CTEs, which also takes the year's reference number and wakes the notification
 worker, and whose COMMIT travels in the same round trip. The year's sequence row is then locked
 only for that statement and its commit, not while a thread waits for the GIL.
@@ -38,7 +39,7 @@ from app.investigations.models import Investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.notifications.outbox import WAKE_CHANNEL
 from app.reports import numbering
-from app.reports.models import IdempotencyRecord, Report
+from app.reports.models import IdempotencyRecord, Report, ReportCommune
 
 
 def _inserted(column: Column[Any]) -> bool:
@@ -59,6 +60,7 @@ def _insert(table: Table, source: str) -> str:
 
 
 _REPORTS: Table = Report.__table__  # type: ignore[assignment]
+_REPORT_COMMUNES: Table = ReportCommune.__table__  # type: ignore[assignment]
 _INVESTIGATIONS: Table = Investigation.__table__  # type: ignore[assignment]
 _EVENTS: Table = NotificationEvent.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
@@ -94,6 +96,10 @@ _ROWS = {
         _REPORTS,
         "jsonb_populate_record(NULL::reports,"
         " CAST(:report AS jsonb) || jsonb_build_object('reference', ref.reference))",
+    ),
+    "c": _insert(
+        _REPORT_COMMUNES,
+        "jsonb_populate_recordset(NULL::report_communes, CAST(:communes AS jsonb))",
     ),
     "i": _insert(
         _INVESTIGATIONS,
@@ -176,6 +182,7 @@ def file_report(
     response_body: str,
     year: int,
     report: dict[str, Any],
+    communes: list[dict[str, Any]],
     investigation: dict[str, Any],
     event: dict[str, Any],
     deliveries: list[dict[str, Any]],
@@ -197,6 +204,7 @@ def file_report(
         "response_body": response_body,
         "stand_in": STAND_IN_FIELD,
         "report": row_json(_REPORTS, report),
+        "communes": row_json(_REPORT_COMMUNES, communes),
         "investigation": row_json(_INVESTIGATIONS, investigation),
         "event": row_json(_EVENTS, event),
         "deliveries": row_json(_DELIVERIES, deliveries),

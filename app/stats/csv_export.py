@@ -18,8 +18,10 @@ BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = [
-    ("district_code", "Mã huyện"),
-    ("district_name", "Đơn vị hành chính"),
+    ("code", "Mã đơn vị"),
+    ("name", "Đơn vị hành chính"),
+    ("map", "Bản đồ hành chính"),
+    ("district_codes", "Mã huyện (trước 01/7/2025)"),
     ("reports", "Số báo cáo"),
     ("labour_accidents", "Số vụ tai nạn lao động"),
     ("fatal_accidents", "Số vụ tai nạn lao động chết người"),
@@ -46,8 +48,8 @@ def safe_cell(value: Any) -> str:
     return text
 
 
-def _row(code: str, name: str, figures: Figures) -> list[str]:
-    values = {"district_code": code, "district_name": name, **figures.model_dump()}
+def _row(unit: dict[str, Any], figures: Figures) -> list[str]:
+    values = {**figures.model_dump(), **unit}
     return [safe_cell(values[key]) for key, _ in COLUMNS]
 
 
@@ -55,10 +57,22 @@ def render_csv(stats: StatsRead) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([header for _, header in COLUMNS])
-    for district in stats.districts:
-        writer.writerow(_row(district.district_code, district.district_name, district))
+    for unit in stats.units:
+        writer.writerow(
+            _row(
+                {
+                    "code": unit.code,
+                    "name": unit.name,
+                    "map": unit.map,
+                    "district_codes": " ".join(unit.district_codes),
+                },
+                unit,
+            )
+        )
     total_name = "Toàn tỉnh" if stats.scope == "province" else "Tổng"
-    writer.writerow(_row("", total_name, stats.total))
+    writer.writerow(
+        _row({"code": "", "name": total_name, "map": "", "district_codes": ""}, stats.total)
+    )
     return (BOM + out.getvalue()).encode("utf-8")
 
 

@@ -12,11 +12,14 @@ from app.auth.principal import Principal
 from app.responses import problems
 from app.routing import ReleasingRoute
 from app.stats import csv_export, service
-from app.stats.schemas import StatsRead
+from app.stats.schemas import Grouping, StatsRead
 
 router = APIRouter(tags=["statistics"], route_class=ReleasingRoute)
 
-StatsReader = Annotated[Principal, Depends(require(K.inspectorate, K.police, K.district_committee))]
+StatsReader = Annotated[
+    Principal,
+    Depends(require(K.inspectorate, K.police, K.commune_committee, K.district_committee)),
+]
 CSV_MEDIA_TYPE = "text/csv"
 
 
@@ -54,28 +57,34 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
     responses={
         200: {
             "description": "The figures as JSON, or as CSV with `?format=csv` or "
-            "`Accept: text/csv` (UTF-8 with BOM, one row per district and a total row)",
+            "`Accept: text/csv` (UTF-8 with BOM, one row per unit and a total row)",
             "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
         },
         **problems(401, 403, 422),
     },
-    summary="Yearly figures per district (inspectorate: province; police, district "
-    "committee: their district)",
+    summary="Yearly figures per place (inspectorate: province; police and committees: their area)",
     description="A report counts for the year in which its accident **occurred** "
     "(`occurred_at` in Vietnam time). Investigation figures (open, overdue, concluded) "
-    "are as of the moment of the request. `year` defaults to the current year.",
+    "are as of the moment of the request. `year` defaults to the current year.\n\n"
+    "Rows follow the map in force on each accident's date: from 2025-07-01 a commune of map "
+    "2025 (e.g. `24121` Phường Tân Lập), before that a district of map 2024 (e.g. `643` Thành "
+    "phố Buôn Ma Thuột). `by=district` rolls the 2025 communes up to their old districts for "
+    "comparison with earlier years; a commune spanning several old districts (`22015` Phường "
+    "Tuy Hòa: 555 and 563) keeps a row of its own listing them, so no count is split.",
 )
 def get_stats(
     principal: StatsReader,
     session: SessionDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+    by: Annotated[Grouping, Query()] = "place",
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     stats = service.yearly_stats(
         session,
         principal=principal,
         year=year if year is not None else clock.vietnam_time(clock.now()).year,
+        by=by,
     )
     if wants_csv(format, accept):
         return Response(

@@ -38,9 +38,19 @@ class Figures(BaseModel):
     )
 
 
-class DistrictFigures(Figures):
-    district_code: str
-    district_name: str
+Grouping = Literal["place", "district"]
+
+
+class UnitFigures(Figures):
+    code: str = Field(description="GSO code of the unit (with `map`: a code alone is no place)")
+    level: Literal["district", "commune"]
+    map: str = Field(description='"2024" (a district, until 2025-06-30) or "2025" (a commune)')
+    name: str
+    district_codes: list[str] = Field(
+        description="The districts of map 2024 the unit is or took area from: one for a "
+        "district; several for a 2025 commune that spans old districts (22015 Phường Tuy Hòa: "
+        "555, 563)"
+    )
 
 
 class StatsRead(BaseModel):
@@ -49,9 +59,13 @@ class StatsRead(BaseModel):
         description="Which reports count for the year: those whose accident occurred in it "
         "(occurred_at, Vietnam time)"
     )
-    scope: Literal["province", "district"]
+    by: Grouping = Field(
+        description="`place`: accidents from 2025-07-01 by commune of map 2025, earlier ones by "
+        "district of map 2024; `district`: 2025 communes rolled up to their old district"
+    )
+    scope: Literal["province", "area"]
     as_of: Timestamp = Field(
         description="Investigation figures (open, overdue, concluded) are as of this moment"
     )
-    districts: list[DistrictFigures]
-    total: Figures = Field(description="The province (inspectorate) or the caller's district")
+    units: list[UnitFigures]
+    total: Figures = Field(description="The province (inspectorate) or the caller's area")

@@ -9,26 +9,44 @@ Labour accidents and serious technical incidents are counted apart: a technical 
 which someone died is not a "fatal labour accident" (Law 84/2015 distinguishes them: Art. 34 for
 accidents, Art. 19 for incidents), and its victims are counted in the incidents' own columns.
 
-Everything is aggregated in SQL, in one statement grouped by district.
+Rows are today's units where the map allows (DOMAIN.md, Places): accidents from 2025-07-01 count
+in their commune of map 2025, earlier ones in their district of map 2024 (v1's reports, which
+all have a 2024 district, count there). ``by=district`` rolls the 2025 communes up to the old
+districts for comparison with earlier years; a commune that spans several old districts
+(22015 Phường Tuy Hòa, 22240 Phường Phú Yên) is shown as such, never split.
+
+Everything is aggregated in SQL, in one statement grouped by unit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import clock
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
-from app.divisions.service import division_name, divisions
+from app.divisions.service import divisions
 from app.investigations.models import Investigation
 from app.investigations.service import ACTIVE, FINISHED, statuses_in
 from app.reports.models import Category, Report, Severity
-from app.stats.schemas import DistrictFigures, Figures, StatsRead
+from app.reports.scope import AREA_KINDS, in_area
+from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 
 BASIS = "occurred_at (Vietnam time)"
 REPORT_FIGURES = (
@@ -57,15 +75,13 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _district_scope(
-    principal: Principal, column: InstrumentedAttribute[str]
-) -> ColumnElement[bool]:
-    """The inspectorate counts the province; the police and a district committee their
-    district (contract, Statistics)."""
+def _scope(principal: Principal, *, report_id: Any, district_code: Any) -> ColumnElement[bool]:
+    """The inspectorate counts the province; the police and committees their area (the same
+    area rules as for reading reports, contract Organisations and roles)."""
     if principal.kind is OrganisationKind.inspectorate:
         return true()
-    if principal.kind in (OrganisationKind.police, OrganisationKind.district_committee):
-        return column == principal.district_code
+    if principal.kind in AREA_KINDS:
+        return in_area(principal, report_id=report_id, district_code=district_code)
     return false()
 
 
@@ -74,21 +90,32 @@ def _sum_where(column: InstrumentedAttribute[int], condition: ColumnElement[bool
     return func.coalesce(func.sum(column).filter(condition), 0)
 
 
-def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select[Any]:
-    """One row per district, in one statement (also timed bare by bench/queries.py).
+def _unit_columns(district_code: Any, commune_code: Any) -> tuple[Any, Any]:
+    """The unit a row counts in: its 2024 district while it has one (accidents before
+    2025-07-01, and v1's reports), else its commune of map 2025."""
+    return (
+        district_code.label("district_code"),
+        case((district_code.is_(None), commune_code)).label("commune_code"),
+    )
 
-    Two aggregates of one table each, added up per district: reports by the year their
-    accident occurred, and investigations by the same year (``investigations.occurred_at`` is
-    the report's). Each reads one year from an index that covers it on PostgreSQL, so the
-    cost follows the size of the year, not of the whole history.
+
+def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select[Any]:
+    """One row per unit (2024 district or 2025 commune), in one statement (also timed bare by
+    bench/queries.py).
+
+    Two aggregates of one table each, added up per unit: reports by the year their accident
+    occurred, and investigations by the same year (``investigations.occurred_at`` is the
+    report's). Each reads one year from an index, so the cost follows the size of the year,
+    not of the whole history.
     """
     start, end = year_bounds(year)
     fatal_report = Report.severity == Severity.fatal
     accident = Report.category == Category.labour_accident
     incident = Report.category == Category.technical_incident
+    report_unit = _unit_columns(Report.district_code, Report.commune_code)
     reports = (
         select(
-            Report.district_code.label("district_code"),
+            *report_unit,
             func.count().label("reports"),
             func.count().filter(accident).label("labour_accidents"),
             func.count().filter(and_(accident, fatal_report)).label("fatal_accidents"),
@@ -105,15 +132,16 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
         .where(
             Report.occurred_at >= start,
             Report.occurred_at < end,
-            _district_scope(principal, Report.district_code),
+            _scope(principal, report_id=Report.id, district_code=Report.district_code),
         )
-        .group_by(Report.district_code)
+        .group_by(*report_unit)
     )
     active = statuses_in(ACTIVE)
     finished = statuses_in(FINISHED)
+    investigation_unit = _unit_columns(Investigation.district_code, Investigation.commune_code)
     investigations = (
         select(
-            Investigation.district_code.label("district_code"),
+            *investigation_unit,
             *(literal(0).label(name) for name in REPORT_FIGURES),
             func.count().filter(active).label("investigations_open"),
             func.count()
@@ -133,15 +161,20 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
         .where(
             Investigation.occurred_at >= start,
             Investigation.occurred_at < end,
-            _district_scope(principal, Investigation.district_code),
+            _scope(
+                principal,
+                report_id=Investigation.report_id,
+                district_code=Investigation.district_code,
+            ),
         )
-        .group_by(Investigation.district_code)
+        .group_by(*investigation_unit)
     )
     both = union_all(reports, investigations).subquery("per_table")
     return select(
         both.c.district_code,
+        both.c.commune_code,
         *(func.sum(both.c[name]) for name in (*REPORT_FIGURES, *INVESTIGATION_FIGURES)),
-    ).group_by(both.c.district_code)
+    ).group_by(both.c.district_code, both.c.commune_code)
 
 
 @dataclass
@@ -173,34 +206,97 @@ class _Counts:
         return {**self.__dict__, "fatal_concluded_share": share}
 
 
-def yearly_stats(session: Session, *, principal: Principal, year: int) -> StatsRead:
+#: A row's unit: ("district", code of map 2024) or ("commune", code of map 2025).
+_Key = tuple[Literal["district", "commune"], str]
+
+
+def _old_districts(commune_code: str) -> list[str]:
+    """The districts of map 2024 a commune of map 2025 took area from."""
+    return sorted(u.code for u in divisions().successor_of(commune_code, level="district"))
+
+
+def _roll_up(key: _Key) -> _Key:
+    """``by=district``: a 2025 commune counts in its old district; one that spans several
+    (22015 Phường Tuy Hòa: 555 and 563) keeps a row of its own, so no count is ever split."""
+    level, code = key
+    if level == "commune":
+        old = _old_districts(code)
+        if len(old) == 1:
+            return ("district", old[0])
+    return key
+
+
+def _units_of_year(year: int) -> list[_Key]:
+    """Every unit in force during the year (zeros, not gaps): the 2024 districts while they
+    existed, then the 2025 communes."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    keys: list[_Key] = []
+    for unit in divisions().units:
+        if unit.level == "province":
+            continue
+        if (
+            (unit.valid_from is None or unit.valid_from <= end)
+            and (unit.valid_to is None or start <= unit.valid_to)
+            and (unit.level == "district" or unit.valid_to is None)
+        ):
+            keys.append((unit.level, unit.code))
+    return keys
+
+
+def _figures_row(key: _Key, counts: _Counts, *, year: int) -> UnitFigures:
+    level, code = key
+    places = divisions()
+    versions = places.versions(code, level=level)
+    unit = versions[-1] if level == "commune" else versions[0] if versions else None
+    old = _old_districts(code) if level == "commune" else [code]
+    return UnitFigures(
+        code=code,
+        level=level,
+        map=unit.map if unit else "",
+        name=unit.name if unit else code,
+        district_codes=old,
+        **counts.figures(),
+    )
+
+
+def yearly_stats(
+    session: Session, *, principal: Principal, year: int, by: Grouping = "place"
+) -> StatsRead:
     now = clock.now()
-    by_district: dict[str, _Counts] = {}
+    by_unit: dict[_Key, _Counts] = {}
     for row in session.execute(stats_statement(principal=principal, year=year, now=now)):
-        by_district[str(row[0])] = _Counts(*(int(v) for v in row[1:]))
-    if principal.kind is OrganisationKind.inspectorate:
-        scope = "province"
-        # Every district of the province, also those without reports (zeros, not gaps).
-        codes = [d.code for d in divisions()]
-        codes += sorted(set(by_district) - set(codes))
-    else:
-        scope = "district"
-        codes = [principal.district_code] if principal.district_code else []
-    total = _Counts()
-    districts = []
-    for code in codes:
-        counts = by_district.get(code, _Counts())
-        total.add(counts)
-        districts.append(
-            DistrictFigures(
-                district_code=code, district_name=division_name(code), **counts.figures()
-            )
+        district_code, commune_code, *figures = row
+        key: _Key = (
+            ("district", str(district_code))
+            if district_code is not None
+            else ("commune", str(commune_code))
         )
+        if by == "district":
+            key = _roll_up(key)
+        counts = by_unit.setdefault(key, _Counts())
+        counts.add(_Counts(*(int(v) for v in figures)))
+    keys: list[_Key] = []
+    if principal.kind is OrganisationKind.inspectorate:
+        scope: Literal["province", "area"] = "province"
+        keys = _units_of_year(year)
+        if by == "district":
+            keys = list(dict.fromkeys(_roll_up(k) for k in keys))
+    else:
+        scope = "area"
+    keys += [k for k in by_unit if k not in keys]
+    keys.sort(key=lambda k: (k[0] != "district", k[1]))
+    total = _Counts()
+    rows = []
+    for key in keys:
+        counts = by_unit.get(key, _Counts())
+        total.add(counts)
+        rows.append(_figures_row(key, counts, year=year))
     return StatsRead(
         year=year,
         basis=BASIS,
+        by=by,
         scope=scope,
         as_of=now,
-        districts=districts,
+        units=rows,
         total=Figures(**total.figures()),
     )

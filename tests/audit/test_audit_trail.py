@@ -40,7 +40,7 @@ def test_organisation_creation_is_audited(client: TestClient, admin: Org, police
     assert event["action"] == "organisation.created"
     assert event["actor_organisation_id"] == admin.id
     assert event["actor_api_key_id"] is not None
-    assert event["changes"]["district_code"] == "643"
+    assert event["changes"]["commune_code"] == "24121"
 
 
 def test_key_creation_and_revocation_are_audited(
@@ -201,11 +201,11 @@ def test_filter_by_action(client: TestClient, admin: Org, enterprise: Org) -> No
     assert {e["action"] for e in found} == {"api_key.created"}
 
 
-@pytest.mark.parametrize("kind", ["enterprise", "district_committee", "police"])
+@pytest.mark.parametrize("kind", ["enterprise", "commune_committee", "police"])
 def test_other_roles_may_not_read_the_trail(
     client: TestClient, orgs: OrgFactory, enterprise: Org, committee: Org, police: Org, kind: str
 ) -> None:
-    org = {"enterprise": enterprise, "district_committee": committee, "police": police}[kind]
+    org = {"enterprise": enterprise, "commune_committee": committee, "police": police}[kind]
     assert client.get(f"{API}/audit-events", headers=org.headers).status_code == 403
 
 

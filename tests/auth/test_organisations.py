@@ -23,16 +23,29 @@ def _create(client: TestClient, admin: Org, **body: Any) -> Any:
 VALID: dict[str, dict[str, Any]] = {
     "enterprise": {"kind": "enterprise", "tax_code": "6000123456"},
     "enterprise branch": {"kind": "enterprise", "tax_code": "6000123456-001"},
-    "district_committee": {"kind": "district_committee", "district_code": "650"},
-    "police by e-mail": {
+    "commune_committee": {"kind": "commune_committee", "commune_code": "24121"},
+    "commune committee of former Phú Yên": {"kind": "commune_committee", "commune_code": "22015"},
+    "legacy district_committee": {"kind": "district_committee", "district_code": "650"},
+    "legacy district committee of Phú Yên": {"kind": "district_committee", "district_code": "555"},
+    "commune police by e-mail": {
         "kind": "police",
-        "district_code": "643",
+        "commune_code": "24121",
         "notify_emails": ["ca@tnld.test"],
     },
-    "police by webhook": {
+    "commune police by webhook": {
+        "kind": "police",
+        "commune_code": "24121",
+        "webhook_url": "https://ca24121.tnld.test/hook",
+    },
+    "provincial police": {
+        "kind": "police",
+        "province_code": "66",
+        "notify_emails": ["ca.tinh@tnld.test"],
+    },
+    "legacy district police": {
         "kind": "police",
         "district_code": "643",
-        "webhook_url": "https://ca643.tnld.test/hook",
+        "notify_emails": ["ca643@tnld.test"],
     },
     "inspectorate": {"kind": "inspectorate", "notify_emails": ["a@tnld.test", "b@tnld.test"]},
     "admin": {"kind": "admin"},
@@ -62,18 +75,52 @@ INVALID = {
         "/tax_code",
     ),
     "tax code with letters": ({"kind": "enterprise", "tax_code": "600012345A"}, "/tax_code"),
-    "committee without district": ({"kind": "district_committee"}, "/district_code"),
+    "district committee without district": ({"kind": "district_committee"}, "/district_code"),
     "committee in unknown district": (
         {"kind": "district_committee", "district_code": "999"},
         "/district_code",
     ),
-    "police without district": (
-        {"kind": "police", "notify_emails": ["ca@tnld.test"]},
+    "district committee given a 2025 commune": (
+        {"kind": "district_committee", "commune_code": "24121"},
+        "/commune_code",
+    ),
+    "commune committee without commune": ({"kind": "commune_committee"}, "/commune_code"),
+    "commune committee in a retired commune": (
+        {"kind": "commune_committee", "commune_code": "24118"},
+        "/commune_code",
+    ),
+    "commune committee given a district": (
+        {"kind": "commune_committee", "commune_code": "24121", "district_code": "643"},
         "/district_code",
     ),
-    "police without channel": ({"kind": "police", "district_code": "643"}, None),
+    "police without area": (
+        {"kind": "police", "notify_emails": ["ca@tnld.test"]},
+        "/commune_code",
+    ),
+    "police with two areas": (
+        {
+            "kind": "police",
+            "commune_code": "24121",
+            "province_code": "66",
+            "notify_emails": ["ca@tnld.test"],
+        },
+        "/province_code",
+    ),
+    "police of a province not in today's map": (
+        {"kind": "police", "province_code": "54", "notify_emails": ["ca@tnld.test"]},
+        "/province_code",
+    ),
+    "police of a district given as a commune": (
+        {"kind": "police", "commune_code": "643", "notify_emails": ["ca@tnld.test"]},
+        "/commune_code",
+    ),
+    "enterprise with an area": (
+        {"kind": "enterprise", "tax_code": "6000123456", "commune_code": "24121"},
+        "/commune_code",
+    ),
+    "police without channel": ({"kind": "police", "commune_code": "24121"}, None),
     "police with empty e-mail list": (
-        {"kind": "police", "district_code": "643", "notify_emails": []},
+        {"kind": "police", "commune_code": "24121", "notify_emails": []},
         None,
     ),
     "inspectorate without channel": ({"kind": "inspectorate"}, None),
@@ -157,7 +204,7 @@ def test_organisation_name_is_nfc_and_trimmed(client: TestClient, admin: Org) ->
 
 
 def test_organisation_is_read_back(client: TestClient, admin: Org) -> None:
-    created = _create(client, admin, **VALID["police by e-mail"]).json()
+    created = _create(client, admin, **VALID["commune police by e-mail"]).json()
     response = client.get(f"/api/v1/organisations/{created['id']}", headers=admin.headers)
     assert response.status_code == 200
     assert response.json() == {k: v for k, v in created.items() if k != "webhook_secret"}
@@ -197,14 +244,3 @@ def test_organisation_list_limit_outside_1_to_200_is_422(
 
 def test_divisions_need_no_key(client: TestClient) -> None:
     assert client.get("/api/v1/divisions").status_code == 200
-
-
-def test_divisions_are_the_15_district_units_of_dak_lak(client: TestClient) -> None:
-    divisions = client.get("/api/v1/divisions").json()
-    assert [d["code"] for d in divisions] == [str(c) for c in range(643, 658)]
-    assert all(set(d) == {"code", "name"} for d in divisions)
-    names = {d["code"]: d["name"] for d in divisions}
-    assert names["643"] == "Thành phố Buôn Ma Thuột"
-    assert names["644"] == "Thị xã Buôn Hồ"
-    assert names["657"] == "Huyện Cư Kuin"
-    assert all(unicodedata.is_normalized("NFC", n) for n in names.values())

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.assertions import assert_problem
 from tests.helpers import Org, OrgFactory, idem, post_report, report_body, victim
 
-ROLES = ["admin", "enterprise", "district_committee", "police", "inspectorate"]
+ROLES = ["admin", "enterprise", "commune_committee", "police", "inspectorate"]
 
 
 @dataclass
@@ -29,12 +29,12 @@ def cast(client: TestClient, orgs: OrgFactory) -> Cast:
     members = {
         "admin": orgs.admin,
         "enterprise": orgs.create("enterprise", tax_code="6000123456"),
-        "district_committee": orgs.create("district_committee", district_code="648"),
-        "police": orgs.create("police", district_code="648", notify_emails=["ca@tnld.test"]),
+        "commune_committee": orgs.create("commune_committee", commune_code="24280"),
+        "police": orgs.create("police", commune_code="24280", notify_emails=["ca@tnld.test"]),
         "inspectorate": orgs.create("inspectorate", notify_emails=["tt@tnld.test"]),
     }
     # In district 648 and filed by the enterprise: inside every reader's scope.
-    report = post_report(client, members["enterprise"], report_body(district_code="648"))
+    report = post_report(client, members["enterprise"], report_body(commune_code="24280"))
     assert report.status_code == 201
     spare = orgs.create("enterprise", tax_code="6000999999")
     key = client.post(
@@ -52,9 +52,9 @@ def _new_organisation(client: TestClient, cast: Cast, org: Org) -> Any:
 
 
 def _report_for(org: Org) -> dict[str, Any]:
-    if org.kind == "district_committee":
-        return report_body(district_code="648", victims=[victim(employment="no_labour_contract")])
-    return report_body(district_code="648")
+    if org.kind == "commune_committee":
+        return report_body(commune_code="24280", victims=[victim(employment="no_labour_contract")])
+    return report_body(commune_code="24280")
 
 
 ENDPOINTS: dict[str, tuple[Call, set[str], int]] = {
@@ -92,17 +92,17 @@ ENDPOINTS: dict[str, tuple[Call, set[str], int]] = {
         lambda c, s, o: c.post(
             "/api/v1/reports", json=_report_for(o), headers={**o.headers, **idem()}
         ),
-        {"enterprise", "district_committee"},
+        {"enterprise", "commune_committee"},
         201,
     ),
     "GET /reports": (
         lambda c, s, o: c.get("/api/v1/reports", headers=o.headers),
-        {"enterprise", "district_committee", "police", "inspectorate"},
+        {"enterprise", "commune_committee", "police", "inspectorate"},
         200,
     ),
     "GET /reports/{id}": (
         lambda c, s, o: c.get(f"/api/v1/reports/{s.report_id}", headers=o.headers),
-        {"enterprise", "district_committee", "police", "inspectorate"},
+        {"enterprise", "commune_committee", "police", "inspectorate"},
         200,
     ),
 }
@@ -124,7 +124,7 @@ def test_role_may_use_endpoint_or_gets_403(
 @pytest.mark.parametrize("role", ["police", "inspectorate", "admin"])
 def test_refused_report_post_writes_nothing(client: TestClient, cast: Cast, role: str) -> None:
     before = client.get("/api/v1/reports", headers=cast.orgs["inspectorate"].headers).json()
-    post_report(client, cast.orgs[role], report_body(district_code="648"))
+    post_report(client, cast.orgs[role], report_body(commune_code="24280"))
     after = client.get("/api/v1/reports", headers=cast.orgs["inspectorate"].headers).json()
     assert after == before
 

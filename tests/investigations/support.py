@@ -12,7 +12,7 @@ API = "/api/v1"
 
 
 def file_report(client: TestClient, org: Org, **overrides: Any) -> dict[str, Any]:
-    """File a report (fatal in district 643 unless overridden); returns it as created."""
+    """File a report (fatal, 2026, commune 24121, unless overridden); returns it as created."""
     response = post_report(client, org, report_body(**overrides))
     assert response.status_code == 201, response.text
     return dict(response.json())

@@ -34,8 +34,8 @@ def mixed(
     specs: dict[str, dict[str, Any]] = {
         "a": {},
         "b": {"victims": serious_victims(2)},
-        "c": {"district_code": "650"},
-        "d": {"district_code": "650", "victims": serious_victims(3)},
+        "c": {"commune_code": "24343"},
+        "d": {"commune_code": "24343", "victims": serious_victims(3)},
         "e": {},
     }
     for name, overrides in specs.items():
@@ -73,7 +73,8 @@ def test_single_get_has_exactly_the_contract_fields(
     investigation_id = mixed["a"]["investigation_id"]
     body = client.get(f"{API}/investigations/{investigation_id}", headers=inspectorate.headers)
     assert set(body.json()) == {
-        "id", "report_id", "reference", "district_code", "severity", "status",
+        "id", "report_id", "reference", "commune_code", "district_code",
+        "current_commune_codes", "severity", "status",
         "lead_inspector", "assessment_required", "findings", "conclusion", "opened_at",
         "due_at", "extended", "extension_days", "approved_by", "overdue", "concluded_at",
         "updated_at",
@@ -90,8 +91,8 @@ def test_status_filter_is_repeatable(
     assert _refs(_list(client, inspectorate, "?status=concluded")) == _refs_of(mixed, "e")
 
 
-def test_district_filter(client: TestClient, inspectorate: Org, mixed: dict[str, Any]) -> None:
-    assert _refs(_list(client, inspectorate, "?district_code=650")) == _refs_of(mixed, "dc")
+def test_commune_filter(client: TestClient, inspectorate: Org, mixed: dict[str, Any]) -> None:
+    assert _refs(_list(client, inspectorate, "?commune_code=24343")) == _refs_of(mixed, "dc")
 
 
 def test_severity_filter(client: TestClient, inspectorate: Org, mixed: dict[str, Any]) -> None:
@@ -120,7 +121,7 @@ def test_overdue_true_with_only_finished_statuses_is_empty(
 
 
 def test_filters_combine(client: TestClient, inspectorate: Org, mixed: dict[str, Any]) -> None:
-    page = _list(client, inspectorate, "?district_code=643&severity=fatal&status=open")
+    page = _list(client, inspectorate, "?commune_code=24121&severity=fatal&status=open")
     assert _refs(page) == _refs_of(mixed, "a")
 
 

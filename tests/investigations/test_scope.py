@@ -1,4 +1,4 @@
-"""Who may see and change investigations: inspectorate all, police its district, others 403;
+"""Who may see and change investigations: inspectorate all, police its area, others 403;
 a foreign investigation is 404."""
 
 from __future__ import annotations
@@ -16,28 +16,28 @@ from tests.investigations.support import API, file_report, patch
 def two_districts(client: TestClient, enterprise: Org) -> dict[str, dict[str, Any]]:
     return {
         "643": file_report(client, enterprise),
-        "650": file_report(client, enterprise, district_code="650"),
+        "650": file_report(client, enterprise, commune_code="24343"),
     }
 
 
-def test_inspectorate_lists_every_district(
+def test_inspectorate_lists_every_commune(
     client: TestClient, inspectorate: Org, two_districts: dict[str, Any]
 ) -> None:
     page = client.get(f"{API}/investigations", headers=inspectorate.headers).json()
-    assert {item["district_code"] for item in page["items"]} == {"643", "650"}
+    assert {item["commune_code"] for item in page["items"]} == {"24121", "24343"}
 
 
-def test_police_lists_only_its_district(
+def test_commune_police_lists_only_its_commune(
     client: TestClient, police: Org, two_districts: dict[str, Any]
 ) -> None:
     page = client.get(f"{API}/investigations", headers=police.headers).json()
-    assert [item["district_code"] for item in page["items"]] == ["643"]
+    assert [item["commune_code"] for item in page["items"]] == ["24121"]
 
 
 def test_police_filtering_another_district_gets_nothing(
     client: TestClient, police: Org, two_districts: dict[str, Any]
 ) -> None:
-    page = client.get(f"{API}/investigations?district_code=650", headers=police.headers).json()
+    page = client.get(f"{API}/investigations?commune_code=24343", headers=police.headers).json()
     assert page["items"] == []
 
 
@@ -58,7 +58,7 @@ def test_police_gets_404_for_another_district(
     assert response.json()["status"] == 404
 
 
-@pytest.mark.parametrize("kind", ["enterprise", "district_committee", "admin"])
+@pytest.mark.parametrize("kind", ["enterprise", "commune_committee", "admin"])
 def test_other_roles_may_not_list_or_read(
     client: TestClient,
     orgs: OrgFactory,
@@ -68,7 +68,7 @@ def test_other_roles_may_not_list_or_read(
 ) -> None:
     org = {
         "enterprise": enterprise,
-        "district_committee": orgs.create("district_committee", district_code="643"),
+        "commune_committee": orgs.create("commune_committee", commune_code="24121"),
         "admin": orgs.admin,
     }[kind]
     investigation_id = two_districts["643"]["investigation_id"]

@@ -310,7 +310,7 @@ def recipients(orgs: OrgFactory, receiver: Receiver) -> Recipients:
     return Recipients(
         police=orgs.create(
             "police",
-            district_code="643",
+            commune_code="24121",
             notify_emails=[POLICE_EMAIL],
             webhook_url=receiver.url("/police"),
         ),

@@ -1,4 +1,4 @@
-"""Both channels reach the police of the district and the inspectorate, with the right content."""
+"""Both channels reach the police of the place and the inspectorate, with the right content."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_email_gives_the_report_in_vietnamese(
         report["reference"],
         "Mức độ: Chết người",
         "08:30 ngày 20/11/2026 (giờ Việt Nam",
-        "Thành phố Buôn Ma Thuột",
+        "Địa bàn: Phường Tân Lập, Tỉnh Đắk Lắk (mã 24121)",
         "Công trường nhà ở, 12 Lê Duẩn",
         "Chết: 1 người",
         "Bị thương nặng: 0 người",
@@ -80,6 +80,8 @@ def test_email_gives_the_report_in_vietnamese(
     ):
         assert expected in text, expected
     assert "Không thể tự động thông báo" not in text
+    # The place as it was on the accident's date, lower case inside a sentence.
+    assert "tại phường Tân Lập, tỉnh Đắk Lắk" in mail.message["Subject"]
 
 
 def test_email_message_id_is_derived_from_the_delivery(

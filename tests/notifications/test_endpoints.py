@@ -75,7 +75,7 @@ def test_notifications_of_a_report_out_of_scope_are_not_found(
     client: TestClient, orgs: OrgFactory, enterprise: Org, recipients: Recipients
 ) -> None:
     report = post_report(client, enterprise).json()
-    other_police = orgs.create("police", district_code="644", notify_emails=["ca644@tnld.test"])
+    other_police = orgs.create("police", commune_code="24305", notify_emails=["ca644@tnld.test"])
     other_enterprise = orgs.create("enterprise", tax_code="6000999999")
 
     assert notifications(client, other_police, report["id"]).status_code == 404
@@ -197,7 +197,7 @@ def test_inspectorate_lists_failed_and_unroutable_notifications(
     client: TestClient, enterprise: Org, recipients: Recipients, receiver: Receiver
 ) -> None:
     report, failed = fail_police_webhook(client, enterprise, receiver)
-    other = post_report(client, enterprise, report_body(district_code="645")).json()
+    other = post_report(client, enterprise, report_body(commune_code="24184")).json()
 
     response = client.get(
         "/api/v1/notifications/undelivered", headers=recipients.inspectorate.headers
@@ -218,7 +218,7 @@ def test_undelivered_notifications_are_paginated_and_filtered(
     client: TestClient, admin: Org, enterprise: Org, recipients: Recipients
 ) -> None:
     for _ in range(3):
-        post_report(client, enterprise, report_body(district_code="645"))
+        post_report(client, enterprise, report_body(commune_code="24184"))
 
     first = client.get(
         "/api/v1/notifications/undelivered?limit=2&status=unroutable", headers=admin.headers

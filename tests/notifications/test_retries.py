@@ -28,14 +28,14 @@ MAILBOX = "congan643@tnld.test"
 def hooked(orgs: OrgFactory, receiver: Receiver) -> Org:
     """Police of district 643 with a webhook only (and an inspectorate on another path)."""
     orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate"))
-    return orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    return orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
 
 
 @pytest.fixture
 def mailed(orgs: OrgFactory, receiver: Receiver, smtp: Mailbox) -> Org:
     """Police of district 643 with e-mail only (the inspectorate on a webhook)."""
     orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate"))
-    return orgs.create("police", district_code="643", notify_emails=[MAILBOX])
+    return orgs.create("police", commune_code="24121", notify_emails=[MAILBOX])
 
 
 def police_delivery(report: dict[str, Any], police: Org) -> Any:
@@ -254,7 +254,7 @@ def test_unreachable_receiver_is_retried(
     client: TestClient, orgs: OrgFactory, enterprise: Org
 ) -> None:
     police = orgs.create(
-        "police", district_code="643", webhook_url=f"http://127.0.0.1:{free_port()}/gone"
+        "police", commune_code="24121", webhook_url=f"http://127.0.0.1:{free_port()}/gone"
     )
     orgs.create("inspectorate", notify_emails=["thanhtra@tnld.test"])
     report = post_report(client, enterprise).json()

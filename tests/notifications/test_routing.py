@@ -1,5 +1,5 @@
-"""Who is notified: the police of the report's district and every inspectorate; no police for
-the district gives an unroutable delivery and a warning to the inspectorate."""
+"""Who is notified: the police of the report's place and every inspectorate; no police for
+the place gives an unroutable delivery and a warning to the inspectorate."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from tests.helpers import Org, OrgFactory, post_report, report_body
 from tests.notifications.conftest import INSPECTORATE_EMAIL, Mailbox, Receiver, drain
 
 
-def test_police_of_another_district_is_not_notified(
+def test_police_of_another_commune_is_not_notified(
     client: TestClient, orgs: OrgFactory, enterprise: Org, smtp: Mailbox, receiver: Receiver
 ) -> None:
-    police_643 = orgs.create("police", district_code="643", webhook_url=receiver.url("/643"))
-    orgs.create("police", district_code="644", webhook_url=receiver.url("/644"))
+    police_643 = orgs.create("police", commune_code="24121", webhook_url=receiver.url("/643"))
+    orgs.create("police", commune_code="24305", webhook_url=receiver.url("/644"))
     orgs.create("inspectorate", notify_emails=[INSPECTORATE_EMAIL])
 
     report = post_report(client, enterprise).json()
@@ -31,7 +31,7 @@ def test_police_of_another_district_is_not_notified(
 def test_every_inspectorate_is_notified(
     client: TestClient, orgs: OrgFactory, enterprise: Org, receiver: Receiver
 ) -> None:
-    orgs.create("police", district_code="643", webhook_url=receiver.url("/police"))
+    orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police"))
     orgs.create("inspectorate", webhook_url=receiver.url("/a"))
     orgs.create("inspectorate", webhook_url=receiver.url("/b"))
 
@@ -41,13 +41,13 @@ def test_every_inspectorate_is_notified(
     assert sorted(h.path for h in receiver.hooks) == ["/a", "/b", "/police"]
 
 
-def test_district_without_police_gives_an_unroutable_delivery(
+def test_place_without_police_gives_an_unroutable_delivery(
     client: TestClient, orgs: OrgFactory, enterprise: Org, smtp: Mailbox
 ) -> None:
-    orgs.create("police", district_code="643", notify_emails=["congan643@tnld.test"])
+    orgs.create("police", commune_code="24121", notify_emails=["congan643@tnld.test"])
     inspectorate = orgs.create("inspectorate", notify_emails=[INSPECTORATE_EMAIL])
 
-    report = post_report(client, enterprise, report_body(district_code="645")).json()
+    report = post_report(client, enterprise, report_body(commune_code="24184")).json()
     drain()
 
     listed = client.get(
@@ -57,7 +57,7 @@ def test_district_without_police_gives_an_unroutable_delivery(
     assert unroutable["channel"] is None
     assert unroutable["recipient"] == {
         "id": None,
-        "name": "Công an Huyện Ea H'leo",
+        "name": "Công an xã Ea H'Leo",
         "kind": "police",
     }
     assert unroutable["attempts"] == 0
@@ -72,8 +72,11 @@ def test_inspectorate_is_told_the_police_could_not_be_reached(
 ) -> None:
     orgs.create("inspectorate", notify_emails=[INSPECTORATE_EMAIL])
 
-    post_report(client, enterprise, report_body(district_code="645"))
+    post_report(client, enterprise, report_body(commune_code="24184"))
     drain()
 
     [mail] = smtp.to(INSPECTORATE_EMAIL)
-    assert "Không thể tự động thông báo cho Công an Huyện Ea H'leo" in mail.text
+    assert (
+        "Không thể tự động thông báo cho cơ quan công an nơi xảy ra, tại xã Ea H'Leo, "
+        "tỉnh Đắk Lắk" in mail.text
+    )

@@ -27,7 +27,7 @@ from tests.notifications.conftest import (
 def hooked(orgs: OrgFactory, receiver: Receiver) -> Recipients:
     """Police of 643 and the inspectorate, on webhooks only."""
     return Recipients(
-        police=orgs.create("police", district_code="643", webhook_url=receiver.url("/police")),
+        police=orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police")),
         inspectorate=orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate")),
     )
 

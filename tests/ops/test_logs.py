@@ -140,7 +140,7 @@ def test_no_personal_data_in_any_log_line_of_server_and_worker(
         admin_key,
         name="Công an huyện",
         kind="police",
-        district_code="643",
+        commune_code="24121",
         notify_emails=["congan643@tnld.test"],
     )
     _org(

@@ -75,7 +75,7 @@ def test_reports_deliveries_and_investigations_match_the_database(
     file_report(client, enterprise)
     file_report(client, enterprise)
     file_report(client, enterprise, victims=serious_victims(2))
-    file_report(client, enterprise, district_code="648")  # no police there: unroutable
+    file_report(client, enterprise, commune_code="24280")  # no police there: unroutable
 
     samples = scrape(client, metrics_token)
     with session_factory()() as session:

@@ -266,7 +266,7 @@ def test_amendment_making_the_accident_not_notifiable_is_refused_and_writes_noth
         ({"address": None}, "/address"),
         ({"summary": ""}, "/summary"),
         ({"category": "technical_incident"}, "/category"),
-        ({"district_code": "650"}, "/district_code"),
+        ({"commune_code": "24343"}, "/commune_code"),
         ({"received_at": "2026-11-19T10:00:00+07:00"}, "/received_at"),
         ({"reporter": {"full_name": "X", "phone": "12345"}}, "/reporter/phone"),
     ],
@@ -388,7 +388,7 @@ def test_another_enterprise_gets_404(
 def test_committee_that_can_read_but_did_not_file_gets_403(
     client: TestClient, orgs: OrgFactory, serious: dict[str, Any]
 ) -> None:
-    committee = orgs.create("district_committee", district_code="643")
+    committee = orgs.create("commune_committee", commune_code="24121")
     assert (
         client.get(f"{API}/reports/{serious['id']}", headers=committee.headers).status_code == 200
     )
@@ -417,7 +417,7 @@ def test_committee_amends_its_own_report(
     ]
     for v in victims:
         v.pop("employment")
-    report = file_report(client, committee, district_code="648", victims=victims)
+    report = file_report(client, committee, commune_code="24280", victims=victims)
     newcomer = victim(full_name="Người mới", national_id=None, outcome="dead")
     newcomer.pop("employment")
     response = amend(client, committee, report["id"], {"victims": [*report["victims"], newcomer]})
@@ -432,7 +432,7 @@ def test_committee_may_not_add_a_contract_worker(
         victim(employment="no_labour_contract", national_id=None, full_name=f"N{i}")
         for i in range(1)
     ]
-    report = file_report(client, committee, district_code="648", victims=victims)
+    report = file_report(client, committee, commune_code="24280", victims=victims)
     newcomer = victim(full_name="Người mới", national_id=None, employment="labour_contract")
     response = amend(client, committee, report["id"], {"victims": [*report["victims"], newcomer]})
     assert response.status_code == 422
@@ -442,7 +442,7 @@ def test_committee_may_not_add_a_contract_worker(
 def test_versions_follow_report_scope(
     client: TestClient, orgs: OrgFactory, serious: dict[str, Any]
 ) -> None:
-    other_police = orgs.create("police", district_code="650", notify_emails=["p650@tnld.test"])
+    other_police = orgs.create("police", commune_code="24343", notify_emails=["p650@tnld.test"])
     other_enterprise = orgs.create("enterprise", tax_code="6000888888")
     for org in (other_police, other_enterprise):
         response = client.get(f"{API}/reports/{serious['id']}/versions", headers=org.headers)

@@ -1,6 +1,7 @@
 """PostgreSQL files a report in one statement (app.reports.single_statement), SQLite and the
 fallback in steps: both must write the same rows with the same final values (v2 columns
-included: the phone in E.164, the investigation's period and category, the warnings)."""
+included: the phone in E.164, the investigation's period and category, the warnings, the place
+and its current communes)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.investigations.models import Investigation
 from app.reports import service
-from app.reports.models import Report
+from app.reports.models import Report, ReportCommune
 from app.reports.schemas import ReportCreate
 from tests.helpers import Org, post_report, report_body, victim
 
@@ -49,10 +51,13 @@ def test_one_statement_and_steps_write_the_same(
     )
     data = ReportCreate.model_validate(body)
     victims = service.victims_as_stored(data.victims, kind=principal.kind)
+    place = service.check_report(data, principal=principal, now=clock.now(), victims=victims)
+    assert place is not None
     in_steps = service._file_in_steps(
         session,
         principal=principal,
         data=data,
+        place=place,
         victims=victims,
         key=f"steps-{uuid.uuid4()}",
         digest="0" * 64,
@@ -76,4 +81,13 @@ def test_one_statement_and_steps_write_the_same(
     ]
     assert _columns(investigations[0]) == _columns(investigations[1])
     assert investigations[0].category == "technical_incident"
+    communes = [
+        list(
+            session.scalars(
+                select(ReportCommune.commune_code).where(ReportCommune.report_id == r.id)
+            )
+        )
+        for r in reports
+    ]
+    assert communes[0] == communes[1] == ["24121"]
     assert investigations[0].due_at is not None

@@ -63,7 +63,7 @@ def test_counts_are_derived_from_the_victims(client: TestClient, enterprise: Org
 def test_response_echoes_every_submitted_field(client: TestClient, enterprise: Org) -> None:
     body = report_body()
     report = post_report(client, enterprise, body).json()
-    for field in ("category", "district_code", "commune", "address", "summary", "initial_cause"):
+    for field in ("category", "commune_code", "commune", "address", "summary", "initial_cause"):
         assert report[field] == body[field]
     assert report["measures_taken"] == body["measures_taken"]
     assert report["employer_name"] == body["employer_name"]
@@ -155,7 +155,7 @@ def test_reporters_share_one_sequence(
     client: TestClient, enterprise: Org, committee: Org, frozen_clock: Any
 ) -> None:
     first = post_report(client, enterprise).json()["reference"]
-    body = report_body(district_code="648", victims=[victim(employment="no_labour_contract")])
+    body = report_body(commune_code="24280", victims=[victim(employment="no_labour_contract")])
     second = post_report(client, committee, body).json()["reference"]
     assert (first, second) == ("TNLD-2026-000001", "TNLD-2026-000002")
 

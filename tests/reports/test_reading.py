@@ -35,9 +35,9 @@ class World:
 def world(client: TestClient, orgs: OrgFactory, frozen_clock: Any) -> World:
     ent_a = orgs.create("enterprise", tax_code="6000000001")
     ent_b = orgs.create("enterprise", tax_code="6000000002-001")
-    committee = orgs.create("district_committee", district_code="648")
-    police_643 = orgs.create("police", district_code="643", notify_emails=["ca643@tnld.test"])
-    police_648 = orgs.create("police", district_code="648", webhook_url="https://ca648.test/h")
+    committee = orgs.create("commune_committee", commune_code="24280")
+    police_643 = orgs.create("police", commune_code="24121", notify_emails=["ca643@tnld.test"])
+    police_648 = orgs.create("police", commune_code="24280", webhook_url="https://ca648.test/h")
     inspectorate = orgs.create("inspectorate", notify_emails=["tt@tnld.test"])
 
     def filed(org: Org, body: dict[str, Any]) -> dict[str, Any]:
@@ -49,11 +49,11 @@ def world(client: TestClient, orgs: OrgFactory, frozen_clock: Any) -> World:
 
     no_contract = [victim(employment="no_labour_contract")]
     reports = {
-        "a_643": filed(ent_a, report_body(district_code="643")),
+        "a_643": filed(ent_a, report_body(commune_code="24121")),
         "a_648": filed(
             ent_a,
             report_body(
-                district_code="648",
+                commune_code="24280",
                 category="technical_incident",
                 victims=[],
                 occurred_at="2026-11-18T07:00:00+07:00",
@@ -62,12 +62,12 @@ def world(client: TestClient, orgs: OrgFactory, frozen_clock: Any) -> World:
         "b_648": filed(
             ent_b,
             report_body(
-                district_code="648",
+                commune_code="24280",
                 victims=[victim(outcome="seriously_injured"), victim(outcome="seriously_injured")],
                 occurred_at="2026-11-19T07:00:00+07:00",
             ),
         ),
-        "committee_648": filed(committee, report_body(district_code="648", victims=no_contract)),
+        "committee_648": filed(committee, report_body(commune_code="24280", victims=no_contract)),
     }
     return World(ent_a, ent_b, committee, police_643, police_648, inspectorate, orgs.admin, reports)
 
@@ -159,9 +159,9 @@ def test_report_id_that_is_not_a_uuid_is_422(client: TestClient, world: World) -
         ({"severity": "serious"}, {"b_648"}),
         ({"severity": "none"}, {"a_648"}),
         ({"severity": "minor"}, set()),
-        ({"district_code": "643"}, {"a_643"}),
-        ({"district_code": "648"}, {"a_648", "b_648", "committee_648"}),
-        ({"district_code": "650"}, set()),
+        ({"commune_code": "24121"}, {"a_643"}),
+        ({"commune_code": "24280"}, {"a_648", "b_648", "committee_648"}),
+        ({"commune_code": "24343"}, set()),
         ({"occurred_from": "2026-11-19T00:00:00+07:00"}, {"a_643", "b_648", "committee_648"}),
         ({"occurred_to": "2026-11-19T07:00:00+07:00"}, {"a_648", "b_648"}),
         (
@@ -169,7 +169,7 @@ def test_report_id_that_is_not_a_uuid_is_422(client: TestClient, world: World) -
             {"b_648"},
         ),
         ({"occurred_to": "2026-11-18T00:00:00Z"}, {"a_648"}),
-        ({"district_code": "648", "severity": "fatal"}, {"committee_648"}),
+        ({"commune_code": "24280", "severity": "fatal"}, {"committee_648"}),
     ],
 )
 def test_list_filters(
@@ -182,7 +182,7 @@ def test_list_filters(
 
 def test_filters_do_not_widen_the_scope(client: TestClient, world: World) -> None:
     response = client.get(
-        "/api/v1/reports", params={"district_code": "643"}, headers=world.committee.headers
+        "/api/v1/reports", params={"commune_code": "24121"}, headers=world.committee.headers
     )
     assert response.json()["items"] == []
 
@@ -292,7 +292,7 @@ def test_pages_of_reports_received_in_the_same_instant_do_not_overlap(
 
 
 def test_cursor_keeps_the_filters_of_the_query(client: TestClient, world: World) -> None:
-    params: dict[str, Any] = {"district_code": "648", "limit": 2}
+    params: dict[str, Any] = {"commune_code": "24280", "limit": 2}
     first = client.get("/api/v1/reports", params=params, headers=world.inspectorate.headers)
     cursor = first.json()["next_cursor"]
     second = client.get(

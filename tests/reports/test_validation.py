@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.divisions.service import divisions
 from tests.assertions import assert_problem, row_counts
 from tests.helpers import Org, idem, post_report, report_body, victim
 
@@ -40,7 +41,7 @@ def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     [
         "/category",
         "/occurred_at",
-        "/district_code",
+        "/commune_code",
         "/address",
         "/summary",
         "/reporter",
@@ -259,22 +260,33 @@ def test_500_victims_are_accepted(client: TestClient, enterprise: Org) -> None:
     assert response.json()["dead_count"] == 500
 
 
-# -- district ----------------------------------------------------------------------------------
+# -- place (more in test_places.py) ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["642", "658", "066", "Buôn Ma Thuột", "643 "])
-def test_district_code_not_in_divisions_is_422(
+@pytest.mark.parametrize("code", ["24118", "643", "66", "066", "Tân Lập", "24121 ", "99999"])
+def test_commune_code_not_in_the_2025_map_is_422(
     client: TestClient, enterprise: Org, code: str
 ) -> None:
-    response = post_report(client, enterprise, report_body(district_code=code))
-    assert_problem(response, 422, pointer="/district_code")
+    response = post_report(client, enterprise, report_body(commune_code=code))
+    assert_problem(response, 422, pointer="/commune_code")
 
 
-@pytest.mark.parametrize("code", [f"{c}" for c in range(643, 658)])
-def test_every_district_of_divisions_is_accepted(
+COMMUNES_2025 = sorted(
+    u.code for u in divisions().in_force(date(2026, 11, 20)) if u.level == "commune"
+)
+
+
+def test_the_2025_map_has_102_communes() -> None:
+    assert len(COMMUNES_2025) == 102
+
+
+@pytest.mark.parametrize("code", COMMUNES_2025)
+def test_every_commune_of_the_2025_map_is_accepted(
     client: TestClient, enterprise: Org, code: str
 ) -> None:
-    assert post_report(client, enterprise, report_body(district_code=code)).status_code == 201
+    response = post_report(client, enterprise, report_body(commune_code=code))
+    assert response.status_code == 201, response.text
+    assert response.json()["current_commune_codes"] == [code]
 
 
 # -- phone -------------------------------------------------------------------------------------
@@ -479,23 +491,23 @@ def test_unknown_field_is_422(client: TestClient, enterprise: Org, pointer: str)
     assert_problem(response, 422, pointer=pointer)
 
 
-# -- district committee ------------------------------------------------------------------------
+# -- commune committee (the conftest's: 24280 Xã Cư M'gar) --------------------------------------
 
 
 def _committee_body(**overrides: Any) -> dict[str, Any]:
-    body = report_body(**{"district_code": "648", **overrides})
+    body = report_body(**{"commune_code": "24280", **overrides})
     del body["victims"][0]["employment"]
     return body
 
 
-def test_committee_reports_in_its_own_district(client: TestClient, committee: Org) -> None:
+def test_committee_reports_in_its_own_commune(client: TestClient, committee: Org) -> None:
     response = post_report(client, committee, _committee_body())
     assert response.status_code == 201, response.text
 
 
-def test_committee_reporting_another_district_is_422(client: TestClient, committee: Org) -> None:
-    response = post_report(client, committee, _committee_body(district_code="643"))
-    assert_problem(response, 422, pointer="/district_code")
+def test_committee_reporting_another_commune_is_422(client: TestClient, committee: Org) -> None:
+    response = post_report(client, committee, _committee_body(commune_code="24121"))
+    assert_problem(response, 422, pointer="/commune_code")
 
 
 def test_committee_reporting_a_worker_with_a_labour_contract_is_422(
@@ -608,7 +620,7 @@ def test_json_with_a_charset_is_accepted(client: TestClient, enterprise: Org) ->
 
 
 def test_several_errors_are_reported_together(client: TestClient, enterprise: Org) -> None:
-    body = report_body(district_code="999", victims=[victim(birth_year=1800, national_id="1")])
+    body = report_body(commune_code="999", victims=[victim(birth_year=1800, national_id="1")])
     doc = assert_problem(post_report(client, enterprise, body), 422)
     pointers = {e["pointer"] for e in doc["errors"]}
     assert {"/victims/0/birth_year", "/victims/0/national_id"} <= pointers
@@ -620,7 +632,8 @@ REJECTED_BODIES = {
     "missing field": _without(report_body(), "/address"),
     "not notifiable": report_body(victims=[victim(outcome="seriously_injured")]),
     "future": report_body(occurred_at="2099-01-01T00:00:00+07:00"),
-    "unknown district": report_body(district_code="999"),
+    "unknown commune": report_body(commune_code="999"),
+    "district after the reform": report_body(district_code="643"),
     "birth year": report_body(victims=[victim(birth_year=2030)]),
     "bad phone": _with(report_body(), "/reporter/phone", "12345"),
     "unknown field": report_body(extra=True),
@@ -639,7 +652,7 @@ def test_rejected_report_writes_nothing(
 
 def test_rejected_committee_report_writes_nothing(client: TestClient, committee: Org) -> None:
     before = row_counts()
-    response = post_report(client, committee, _committee_body(district_code="643"))
+    response = post_report(client, committee, _committee_body(commune_code="24121"))
     assert response.status_code == 422
     assert row_counts() == before
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.stats.csv_export import render_csv, safe_cell
-from app.stats.schemas import DistrictFigures, Figures, StatsRead
+from app.stats.schemas import Figures, StatsRead, UnitFigures
 from tests.helpers import Org
 from tests.investigations.support import API, file_report
 
@@ -80,28 +80,37 @@ def test_csv_has_the_same_figures_as_json(
     table = rows(
         client.get(f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers).content
     )
-    header, *districts, total = table
-    assert header[:3] == ["Mã huyện", "Đơn vị hành chính", "Số báo cáo"]
-    assert len(districts) == 15
-    assert districts[0][:5] == ["643", "Thành phố Buôn Ma Thuột", "1", "1", "1"]
-    assert districts[1][-1] == ""  # no fatal accidents: no share
+    header, *units, total = table
+    assert header[:5] == [
+        "Mã đơn vị",
+        "Đơn vị hành chính",
+        "Bản đồ hành chính",
+        "Mã huyện (trước 01/7/2025)",
+        "Số báo cáo",
+    ]
+    assert len(units) == 102
+    [tan_lap] = [row for row in units if row[0] == "24121"]
+    assert tan_lap[:6] == ["24121", "Phường Tân Lập", "2025", "643", "1", "1"]
+    [tuy_hoa] = [row for row in units if row[0] == "22015"]
+    assert tuy_hoa[3] == "555 563"  # a ward spanning two old districts
+    assert tuy_hoa[-1] == ""  # no fatal accidents: no share
     assert total[1] == "Toàn tỉnh"
-    assert total[2] == str(as_json["total"]["reports"])
+    assert total[4] == str(as_json["total"]["reports"])
 
 
 def test_csv_lines_end_with_crlf(client: TestClient, inspectorate: Org, one_report: None) -> None:
     content = client.get(
         f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers
     ).content.decode("utf-8-sig")
-    assert content.count("\r\n") == 17
+    assert content.count("\r\n") == 1 + 102 + 1
     assert "\n" not in content.replace("\r\n", "")
 
 
-def test_district_scope_csv_has_its_district_and_a_total(
+def test_area_scope_csv_has_its_commune_and_a_total(
     client: TestClient, police: Org, one_report: None
 ) -> None:
     table = rows(client.get(f"{API}/stats?year=2026&format=csv", headers=police.headers).content)
-    assert [row[0] for row in table[1:]] == ["643", ""]
+    assert [row[0] for row in table[1:]] == ["24121", ""]
     assert table[-1][1] == "Tổng"
 
 
@@ -143,11 +152,17 @@ def test_rendered_csv_neutralises_and_quotes_names() -> None:
     stats = StatsRead(
         year=2026,
         basis="occurred_at",
+        by="place",
         scope="province",
         as_of=datetime(2026, 11, 20, tzinfo=UTC),
-        districts=[
-            DistrictFigures(
-                district_code="-9", district_name='=cmd|" /C calc"!A0, "Xã"', **zero.model_dump()
+        units=[
+            UnitFigures(
+                code="-9",
+                name='=cmd|" /C calc"!A0, "Xã"',
+                level="commune",
+                map="2025",
+                district_codes=[],
+                **zero.model_dump(),
             )
         ],
         total=zero,

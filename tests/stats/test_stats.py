@@ -1,4 +1,4 @@
-"""GET /stats?year=: yearly figures per district against a hand-computed fixture."""
+"""GET /stats?year=: yearly figures per place against a hand-computed fixture."""
 
 from __future__ import annotations
 
@@ -39,12 +39,14 @@ def year_of_reports(
 ) -> None:
     """All received 2026-11-20 10:00; the clock then moves to 2026-12-15 10:00.
 
-    643: A fatal (2 dead, 1 seriously injured), concluded; B serious (2), open, overdue (due
-         12-11 00:00); C technical incident without victims on 2026-01-01 00:30 Vietnam time,
-         open, no statutory period (never overdue).
-    650: D fatal (1 dead), in progress, due 12-22 00:00 (not overdue);
+    24121 (Phường Tân Lập, old district 643): A fatal (2 dead, 1 seriously injured),
+         concluded; B serious (2), open, overdue (due 12-11 00:00); C technical incident
+         without victims on 2026-01-01 00:30 Vietnam time, open, no statutory period (never
+         overdue).
+    24343 (Xã Krông Năng, old 650): D fatal (1 dead), in progress, due 12-22 00:00 (not
+         overdue);
          E fatal (1 dead) on 2025-12-31 23:30 Vietnam time: counts for 2025.
-    648: F serious (3), closed.
+    24280 (Xã Cư M'gar, old 648): F serious (3), closed.
     """
     a = file_report(
         client,
@@ -63,13 +65,13 @@ def year_of_reports(
         victims=[],
     )
     d = file_report(
-        client, enterprise, district_code="650", occurred_at="2026-06-01T08:00:00+07:00"
+        client, enterprise, commune_code="24343", occurred_at="2026-06-01T08:00:00+07:00"
     )
-    file_report(client, enterprise, district_code="650", occurred_at="2025-12-31T23:30:00+07:00")
+    file_report(client, enterprise, commune_code="24343", occurred_at="2025-12-31T23:30:00+07:00")
     f = file_report(
         client,
         enterprise,
-        district_code="648",
+        commune_code="24280",
         occurred_at="2026-08-01T08:00:00+07:00",
         victims=serious_victims(3),
     )
@@ -85,13 +87,11 @@ def stats(client: TestClient, org: Org, query: str = "?year=2026") -> Any:
     return response.json()
 
 
+UNIT_FIELDS = ("code", "name", "level", "map", "district_codes")
+
+
 def by_code(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        d["district_code"]: {
-            k: v for k, v in d.items() if k not in ("district_code", "district_name")
-        }
-        for d in body["districts"]
-    }
+    return {d["code"]: {k: v for k, v in d.items() if k not in UNIT_FIELDS} for d in body["units"]}
 
 
 FIGURES_643 = {
@@ -126,17 +126,18 @@ FIGURES_648 = {
 }
 
 
-def test_province_figures_per_district(
+def test_province_figures_per_commune_of_the_2025_map(
     client: TestClient, inspectorate: Org, year_of_reports: None
 ) -> None:
     body = stats(client, inspectorate)
     assert body["year"] == 2026
     assert body["scope"] == "province"
+    assert body["by"] == "place"
     figures = by_code(body)
-    assert figures["643"] == FIGURES_643
-    assert figures["650"] == FIGURES_650
-    assert figures["648"] == FIGURES_648
-    assert figures["657"] == ZERO
+    assert figures["24121"] == FIGURES_643
+    assert figures["24343"] == FIGURES_650
+    assert figures["24280"] == FIGURES_648
+    assert figures["22015"] == ZERO
 
 
 def test_province_total(client: TestClient, inspectorate: Org, year_of_reports: None) -> None:
@@ -156,12 +157,33 @@ def test_province_total(client: TestClient, inspectorate: Org, year_of_reports: 
     }
 
 
-def test_every_district_is_listed_in_order_with_its_name(
+def test_every_commune_is_listed_in_order_with_its_name(
     client: TestClient, inspectorate: Org, year_of_reports: None
 ) -> None:
-    districts = stats(client, inspectorate)["districts"]
-    assert [d["district_code"] for d in districts] == [str(c) for c in range(643, 658)]
-    assert districts[0]["district_name"] == "Thành phố Buôn Ma Thuột"
+    units = stats(client, inspectorate)["units"]
+    assert len(units) == 102
+    assert [u["code"] for u in units] == sorted(u["code"] for u in units)
+    assert {u["level"] for u in units} == {"commune"}
+    [tan_lap] = [u for u in units if u["code"] == "24121"]
+    assert tan_lap["name"] == "Phường Tân Lập"
+    assert tan_lap["map"] == "2025"
+    assert tan_lap["district_codes"] == ["643"]
+
+
+def test_by_district_rolls_communes_up_to_their_old_district(
+    client: TestClient, inspectorate: Org, year_of_reports: None
+) -> None:
+    body = stats(client, inspectorate, "?year=2026&by=district")
+    assert body["by"] == "district"
+    figures = by_code(body)
+    assert figures["643"] == FIGURES_643
+    assert figures["650"] == FIGURES_650
+    assert figures["648"] == FIGURES_648
+    assert figures["657"] == ZERO
+    # Two wards span several old districts: rows of their own, never a split count.
+    spanning = {u["code"]: u["district_codes"] for u in body["units"] if u["level"] == "commune"}
+    assert spanning == {"22015": ["555", "563"], "22240": ["555", "562", "564"]}
+    assert len(body["units"]) == 15 + 9 + 2
 
 
 def test_year_is_the_year_the_accident_occurred_in_vietnam_time(
@@ -169,7 +191,7 @@ def test_year_is_the_year_the_accident_occurred_in_vietnam_time(
 ) -> None:
     previous = stats(client, inspectorate, "?year=2025")
     assert previous["total"]["reports"] == 1
-    assert by_code(previous)["650"]["fatal_accidents"] == 1
+    assert by_code(previous)["24343"]["fatal_accidents"] == 1
     assert stats(client, inspectorate, "?year=2024")["total"]["reports"] == 0
 
 
@@ -179,22 +201,50 @@ def test_year_defaults_to_the_current_year(
     assert stats(client, inspectorate, "")["year"] == 2026
 
 
-def test_police_sees_its_district_only(
+def test_commune_police_sees_its_commune_only(
     client: TestClient, police: Org, year_of_reports: None
 ) -> None:
     body = stats(client, police)
-    assert body["scope"] == "district"
-    assert [d["district_code"] for d in body["districts"]] == ["643"]
-    assert by_code(body)["643"] == FIGURES_643
+    assert body["scope"] == "area"
+    assert [d["code"] for d in body["units"]] == ["24121"]
+    assert by_code(body)["24121"] == FIGURES_643
     assert body["total"] == FIGURES_643
 
 
-def test_district_committee_sees_its_district_only(
+def test_commune_committee_sees_its_commune_only(
     client: TestClient, committee: Org, year_of_reports: None
 ) -> None:
     body = stats(client, committee)
-    assert [d["district_code"] for d in body["districts"]] == ["648"]
+    assert [d["code"] for d in body["units"]] == ["24280"]
     assert body["total"] == FIGURES_648
+
+
+def test_provincial_police_sees_the_province(
+    client: TestClient, orgs: OrgFactory, year_of_reports: None
+) -> None:
+    police = orgs.create("police", province_code="66", notify_emails=["ca@tnld.test"])
+    assert stats(client, police)["total"]["reports"] == 5
+
+
+def test_the_year_of_the_reform_has_both_maps(
+    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    """2025: districts of map 2024 until 30 June, communes of map 2025 from 1 July."""
+    file_report(
+        client, enterprise, occurred_at="2025-06-30T23:59:00+07:00", district_code="643",
+        commune_code=None,
+    )  # fmt: skip
+    file_report(client, enterprise, occurred_at="2025-07-01T00:00:00+07:00")
+    body = stats(client, inspectorate, "?year=2025")
+    levels = {(u["level"], u["map"]) for u in body["units"]}
+    assert levels == {("district", "2024"), ("commune", "2025")}
+    assert len(body["units"]) == 15 + 9 + 102
+    figures = by_code(body)
+    assert figures["643"]["reports"] == 1
+    assert figures["24121"]["reports"] == 1
+    rolled = by_code(stats(client, inspectorate, "?year=2025&by=district"))
+    assert rolled["643"]["reports"] == 2
+    assert "24121" not in rolled
 
 
 def test_overdue_follows_the_clock(
@@ -226,12 +276,12 @@ def test_technical_incidents_with_victims_are_counted_apart_from_labour_accident
         client,
         enterprise,
         category="technical_incident",
-        district_code="657",
+        commune_code="24540",  # Xã Ea Ning (old district 657)
         occurred_at="2026-10-01T08:00:00+07:00",
         victims=[dead("T1"), victim(national_id=None, outcome="seriously_injured")],
     )
     move(client, inspectorate, incident["investigation_id"], "in_progress", "concluded")
-    figures = by_code(stats(client, inspectorate))["657"]
+    figures = by_code(stats(client, inspectorate))["24540"]
     assert figures == {
         **ZERO,
         "reports": 1,
