@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     request_threads: int = Field(default=4, ge=1, le=256)
     db_max_overflow: int = Field(default=20, ge=0)
 
+    #: Failed logins allowed per account and per client address in 15 minutes (0: no limit).
+    login_attempts: int = Field(default=5, ge=0)
+    #: A web session ends after this long without a request, and in any case this long after
+    #: the login (OWASP Session Management: idle and absolute timeouts).
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    #: Argon2id cost: ``standard`` (RFC 9106's second recommended option, 64 MiB, 3 passes);
+    #: ``fast`` is for test suites only and is refused in production.
+    password_hashing: Literal["standard", "fast"] = "standard"
+
     @field_validator("retry_schedule")
     @classmethod
     def _check_schedule(cls, value: str) -> str:
@@ -85,6 +95,12 @@ class Settings(BaseSettings):
                     "TNLD_SECRET_KEY must be set to a strong random value "
                     f"(at least {MIN_SECRET_KEY_LENGTH} characters) in production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _production_hashes_passwords_properly(self) -> Settings:
+        if self.env == "production" and self.password_hashing != "standard":
+            raise ValueError("TNLD_PASSWORD_HASHING=fast is for tests only, not production")
         return self
 
     @property

@@ -20,9 +20,11 @@ from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
 from app.notifications.worker import start_embedded_worker
+from app.people.router import router as people_router
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.stats.router import router as stats_router
+from app.web.router import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -71,6 +73,7 @@ def create_app() -> FastAPI:
     for router in (
         divisions_router,
         auth_router,
+        people_router,
         reports_router,
         notifications_router,
         investigations_router,
@@ -78,6 +81,7 @@ def create_app() -> FastAPI:
         stats_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    install_pages(app)
     _document_body_problems(app)
     return app
 

@@ -5,6 +5,7 @@ from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
+from app.people.models import LoginFailure, User, WebSession
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
 __all__ = [
@@ -15,9 +16,12 @@ __all__ = [
     "DeliveryAttempt",
     "IdempotencyRecord",
     "Investigation",
+    "LoginFailure",
     "NotificationEvent",
     "Organisation",
     "Report",
     "ReportSequence",
     "ReportVersion",
+    "User",
+    "WebSession",
 ]
