@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     #: Argon2id cost: ``standard`` (RFC 9106's second recommended option, 64 MiB, 3 passes);
     #: ``fast`` is for test suites only and is refused in production.
-    password_hashing: Literal["standard", "fast"] = "standard"
+    password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a cost, not a secret
 
     @field_validator("retry_schedule")
     @classmethod
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_hashes_passwords_properly(self) -> Settings:
-        if self.env == "production" and self.password_hashing != "standard":
+        if self.env == "production" and self.password_hashing != "standard":  # noqa: S105
             raise ValueError("TNLD_PASSWORD_HASHING=fast is for tests only, not production")
         return self
 

@@ -7,6 +7,7 @@ ends the session on the server; failed logins are throttled per account and per 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import uuid
@@ -60,10 +61,8 @@ def _verify(password_hash: str | None, password: str) -> bool:
     mode = get_settings().password_hashing
     if password_hash is None:
         password_hash = _DUMMY_HASH.setdefault(mode, hasher().hash(secrets.token_hex(16)))
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             hasher().verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return False
     try:
         return hasher().verify(password_hash, password)

@@ -10,19 +10,21 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import service as auth
-from app.auth.models import Organisation, OrganisationKind
 from app.auth.deps import SessionDep
+from app.auth.models import Organisation, OrganisationKind
 from app.auth.schemas import OrganisationCreate
 from app.errors import Conflict, FieldError, ValidationProblem
 from app.pagination import PageParams
 from app.people import service as people
 from app.people.service import Person
 from app.web import vietnamese as vi
-from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form
+from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form, release_session
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
+)
 FormDep = Annotated[Form, Depends(read_form)]
 
 ORG_FIELDS = (
@@ -68,7 +70,9 @@ def _organisations_page(
 
 
 @router.get("/quan-tri")
-def organisations(person: AdminPersonDep, session: SessionDep, cursor: str | None = None) -> Response:
+def organisations(
+    person: AdminPersonDep, session: SessionDep, cursor: str | None = None
+) -> Response:
     return _organisations_page(session, person, cursor=cursor)
 
 
@@ -132,7 +136,9 @@ def _organisation_page(
 
 
 @router.get("/quan-tri/to-chuc/{organisation_id}")
-def organisation_page(organisation_id: str, person: AdminPersonDep, session: SessionDep) -> Response:
+def organisation_page(
+    organisation_id: str, person: AdminPersonDep, session: SessionDep
+) -> Response:
     organisation = auth.get_organisation(session, organisation_id=parse_id(organisation_id))
     return _organisation_page(session, person, organisation)
 

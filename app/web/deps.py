@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.deps import SessionDep
@@ -107,6 +107,14 @@ async def person_form(request: Request, person: Person) -> Form:
     return form
 
 
+async def release_session(session: SessionDep) -> AsyncIterator[None]:
+    """A page that only read, or answered with a form's errors, ends its transaction here: a
+    page's work commits where it writes, and nothing else stays open (app.db.get_session)."""
+    yield
+    if session.in_transaction():
+        await to_thread.run_sync(session.rollback)
+
+
 def _error_page(status: int, title: str, message: str, person: Person | None = None) -> Response:
     return render(
         "error.html",
@@ -147,5 +155,3 @@ class PageRoute(APIRoute):
                 raise
 
         return page_handler
-
-

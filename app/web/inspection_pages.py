@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from app import clock
 from app.audit.models import AuditEvent
 from app.auth.deps import SessionDep
+from app.auth.models import OrganisationKind
 from app.errors import Conflict, PreconditionFailed, ValidationProblem
 from app.investigations import service as investigations
 from app.investigations.models import Investigation, InvestigationStatus
@@ -30,6 +31,7 @@ from app.reports import service as reports
 from app.reports.models import Severity
 from app.stats import service as stats
 from app.stats.csv_export import filename, render_csv
+from app.stats.schemas import Grouping
 from app.web import report_form as rf
 from app.web import vietnamese as vi
 from app.web.chart import bar_chart
@@ -40,22 +42,25 @@ from app.web.deps import (
     PoliceOrInspectorDep,
     check_csrf,
     read_form,
+    release_session,
     role,
 )
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
+)
 FormDep = Annotated[Form, Depends(read_form)]
 S = InvestigationStatus
 StatsReaderDep = Annotated[
     Person,
     Depends(
         role(
-            investigations.OrganisationKind.inspectorate,
-            investigations.OrganisationKind.police,
-            investigations.OrganisationKind.commune_committee,
-            investigations.OrganisationKind.district_committee,
+            OrganisationKind.inspectorate,
+            OrganisationKind.police,
+            OrganisationKind.commune_committee,
+            OrganisationKind.district_committee,
         )
     ),
 ]
@@ -95,7 +100,9 @@ def dashboard(
     rows = [
         {
             "i": i,
-            "words": vi.deadline_words(i.due_at, now=now, running=i.status in investigations.ACTIVE),
+            "words": vi.deadline_words(
+                i.due_at, now=now, running=i.status in investigations.ACTIVE
+            ),
             "overdue": investigations.is_overdue(i, now=now),
         }
         for i in items
@@ -138,7 +145,9 @@ def investigation_list(
     )
 
 
-def _timeline(session: Session, person: Person, investigation: Investigation) -> list[dict[str, Any]]:
+def _timeline(
+    session: Session, person: Person, investigation: Investigation
+) -> list[dict[str, Any]]:
     report = reports.get_report(
         session, principal=person.principal, report_id=investigation.report_id
     )
@@ -155,13 +164,22 @@ def _timeline(session: Session, person: Person, investigation: Investigation) ->
         if version.version > 1:
             fields = ", ".join(c["field"] for c in version.changes)
             events.append(
-                {"at": version.created_at, "what": f"Báo cáo bổ sung lần {version.version - 1}: {fields}"}
+                {
+                    "at": version.created_at,
+                    "what": f"Báo cáo bổ sung lần {version.version - 1}: {fields}",
+                }
             )
-    for d in notifications.list_for_report(session, principal=person.principal, report_id=report.id):
+    for d in notifications.list_for_report(
+        session, principal=person.principal, report_id=report.id
+    ):
         if d.delivered_at:
-            events.append({"at": d.delivered_at, "what": f"Đã gửi thông báo đến {d.recipient_name}"})
+            events.append(
+                {"at": d.delivered_at, "what": f"Đã gửi thông báo đến {d.recipient_name}"}
+            )
         elif d.status is DeliveryStatus.unroutable:
-            events.append({"at": d.created_at, "what": "Không có cơ quan nhận: " + d.recipient_name})
+            events.append(
+                {"at": d.created_at, "what": "Không có cơ quan nhận: " + d.recipient_name}
+            )
         if d.acknowledged_at:
             events.append({"at": d.acknowledged_at, "what": f"{d.recipient_name} xác nhận đã nhận"})
     audit = session.scalars(
@@ -235,7 +253,7 @@ def _investigation_page(
             "overdue": investigations.is_overdue(investigation, now=now),
             "timeline": _timeline(session, person, investigation),
             "next_status": investigations.NEXT_STATUS.get(investigation.status),
-            "manages": person.principal.kind is investigations.OrganisationKind.inspectorate,
+            "manages": person.principal.kind is OrganisationKind.inspectorate,
             "message": message,
             "errors": errors,
             "summary": list(errors.items()),
@@ -380,11 +398,11 @@ def _year(raw: str) -> int:
 
 
 @router.get("/thong-ke")
-def statistics(person: StatsReaderDep, session: SessionDep, year: str = "", by: str = "place") -> Response:
-    grouping = "district" if by == "district" else "place"
-    figures = stats.yearly_stats(
-        session, principal=person.principal, year=_year(year), by=grouping
-    )
+def statistics(
+    person: StatsReaderDep, session: SessionDep, year: str = "", by: str = "place"
+) -> Response:
+    grouping: Grouping = "district" if by == "district" else "place"
+    figures = stats.yearly_stats(session, principal=person.principal, year=_year(year), by=grouping)
     chart = bar_chart(
         [(u.name, u.reports, u.deaths) for u in figures.units],
         title=f"Số vụ và số người chết năm {figures.year}, theo địa bàn",
@@ -405,10 +423,8 @@ def statistics(person: StatsReaderDep, session: SessionDep, year: str = "", by: 
 def statistics_csv(
     person: StatsReaderDep, session: SessionDep, year: str = "", by: str = "place"
 ) -> Response:
-    grouping = "district" if by == "district" else "place"
-    figures = stats.yearly_stats(
-        session, principal=person.principal, year=_year(year), by=grouping
-    )
+    grouping: Grouping = "district" if by == "district" else "place"
+    figures = stats.yearly_stats(session, principal=person.principal, year=_year(year), by=grouping)
     return Response(
         render_csv(figures),
         media_type="text/csv; charset=utf-8",

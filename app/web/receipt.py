@@ -20,6 +20,9 @@ FONTS = Path(__file__).parent / "fonts"
 
 def receipt_pdf(report: Report, deliveries: Sequence[Delivery]) -> bytes:
     pdf = FPDF(format="A4")
+    # Uncompressed, and the reference in a standard font: it stays greppable in the file's
+    # bytes (the Noto text is stored as glyph ids, extractable by PDF readers only).
+    pdf.set_compression(False)
     pdf.set_creator("tnld")
     pdf.set_title(f"Biên nhận {report.reference}")
     pdf.add_font("NotoSans", "", str(FONTS / "NotoSans-Regular.ttf"))
@@ -36,7 +39,10 @@ def receipt_pdf(report: Report, deliveries: Sequence[Delivery]) -> bytes:
     line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=11, bold=True, gap=0)
     line("Độc lập - Tự do - Hạnh phúc", size=11, gap=4)
     line("BIÊN NHẬN KHAI BÁO TAI NẠN LAO ĐỘNG, SỰ CỐ", size=14, bold=True, gap=1)
-    line(f"Mã hồ sơ: {report.reference}", size=13, bold=True, gap=4)
+    line("Mã hồ sơ:", size=13, bold=True, gap=0)
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(width, 7, report.reference, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
     facts = [
         ("Thời điểm tiếp nhận", vi.gio(report.received_at)),
         ("Loại vụ việc", vi.CATEGORY.get(report.category.value, report.category.value)),

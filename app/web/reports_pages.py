@@ -32,11 +32,14 @@ from app.web.deps import (
     ReporterDep,
     check_csrf,
     read_form,
+    release_session,
 )
 from app.web.receipt import receipt_pdf
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
+)
 FormDep = Annotated[Form, Depends(read_form)]
 
 #: How long a press of confirm waits for the same answers' filing already under way.
@@ -131,7 +134,8 @@ def submit_report(person: ReporterDep, form: FormDep, session: SessionDep) -> Re
     body, data, refusal = _checked(person, answers)
     if refusal is not None:
         return refusal
-    assert body is not None and data is not None
+    assert body is not None
+    assert data is not None
     if "confirm" not in form:
         return render(
             "report_check.html",
@@ -228,15 +232,13 @@ def _report_page(session: Session, person: Person, report: Report) -> Response:
 
 @router.get("/bao-cao/{report_id}")
 def report_page(report_id: str, person: ReaderDep, session: SessionDep) -> Response:
-    report = reports.get_report(
-        session, principal=person.principal, report_id=parse_id(report_id)
-    )
+    report = reports.get_report(session, principal=person.principal, report_id=parse_id(report_id))
     return _report_page(session, person, report)
 
 
 @router.post("/bao-cao/{report_id}/xac-nhan")
 def acknowledge(report_id: str, person: ReaderDep, form: FormDep, session: SessionDep) -> Response:
-    """"Xác nhận đã nhận": the organisation's notifications of this report, acknowledged."""
+    """ "Xác nhận đã nhận": the organisation's notifications of this report, acknowledged."""
     check_csrf(form, person.csrf_token)
     rid = parse_id(report_id)
     deliveries = notifications.list_for_report(session, principal=person.principal, report_id=rid)
@@ -251,9 +253,7 @@ def acknowledge(report_id: str, person: ReaderDep, form: FormDep, session: Sessi
 
 @router.get("/bao-cao/{report_id}/bien-nhan.pdf")
 def receipt(report_id: str, person: ReaderDep, session: SessionDep) -> Response:
-    report = reports.get_report(
-        session, principal=person.principal, report_id=parse_id(report_id)
-    )
+    report = reports.get_report(session, principal=person.principal, report_id=parse_id(report_id))
     deliveries = notifications.list_for_report(
         session, principal=person.principal, report_id=report.id
     )
@@ -296,9 +296,7 @@ def _amend_page(
 
 @router.get("/bao-cao/{report_id}/bo-sung")
 def amend_form(report_id: str, person: ReporterDep, session: SessionDep) -> Response:
-    report = reports.get_report(
-        session, principal=person.principal, report_id=parse_id(report_id)
-    )
+    report = reports.get_report(session, principal=person.principal, report_id=parse_id(report_id))
     if report.submitted_by_id != person.principal.organisation_id:
         raise NotFound("Only the filing organisation amends")
     outcomes = {i: v["outcome"] for i, v in enumerate(report.victims)}
@@ -308,9 +306,7 @@ def amend_form(report_id: str, person: ReporterDep, session: SessionDep) -> Resp
 @router.post("/bao-cao/{report_id}/bo-sung")
 def amend(report_id: str, person: ReporterDep, form: FormDep, session: SessionDep) -> Response:
     check_csrf(form, person.csrf_token)
-    report = reports.get_report(
-        session, principal=person.principal, report_id=parse_id(report_id)
-    )
+    report = reports.get_report(session, principal=person.principal, report_id=parse_id(report_id))
     if report.submitted_by_id != person.principal.organisation_id:
         raise NotFound("Only the filing organisation amends")
     outcomes = {

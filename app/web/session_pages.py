@@ -20,18 +20,19 @@ from app.web.deps import (
     cookie_options,
     login_csrf_cookie_name,
     read_form,
+    release_session,
     session_cookie_name,
 )
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
+)
 FormDep = Annotated[Form, Depends(read_form)]
 K = OrganisationKind
 
 
-def _login_page(
-    *, email: str = "", error: str | None = None, status_code: int = 200
-) -> Response:
+def _login_page(*, email: str = "", error: str | None = None, status_code: int = 200) -> Response:
     """The login form with a fresh pre-session CSRF token (double submit: cookie and field)."""
     token = secrets.token_urlsafe(32)
     response = render(
@@ -71,9 +72,7 @@ def login(request: Request, form: FormDep, session: SessionDep) -> Response:
     email = form.get("email", "")
     address = request.client.host if request.client else "unknown"
     try:
-        logged_in = log_in(
-            session, email=email, password=form.get("password", ""), address=address
-        )
+        logged_in = log_in(session, email=email, password=form.get("password", ""), address=address)
     except LoginRefused as refused:
         if refused.throttled:
             return _login_page(

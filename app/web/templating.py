@@ -36,7 +36,11 @@ env.globals.update(
 
 
 def render(
-    name: str, context: dict[str, Any], *, status_code: int = 200, headers: dict[str, str] | None = None
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     html = env.get_template(name).render(now=clock.now(), **context)
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -62,7 +62,7 @@ def log_in(client: TestClient, email: str, password: str = PASSWORD) -> int:
         data={"email": email, "password": password, "csrf_token": token},
         follow_redirects=False,
     )
-    return response.status_code
+    return int(response.status_code)
 
 
 class People:
