@@ -22,6 +22,7 @@ env = Environment(
 )
 env.filters["ngay"] = vi.ngay
 env.filters["gio"] = vi.gio
+env.filters["han"] = vi.last_day
 env.globals.update(
     SEVERITY=vi.SEVERITY,
     CATEGORY=vi.CATEGORY,

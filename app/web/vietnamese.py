@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from app import clock
 
@@ -72,6 +72,13 @@ def gio(value: datetime | None) -> str:
     return vietnam(value).strftime("%d/%m/%Y %H:%M")
 
 
+def last_day(due_at: datetime | None) -> str:
+    """The period's last day, dd/mm/yyyy: ``due_at`` is the end (24:00) of that day."""
+    if due_at is None:
+        return ""
+    return ngay(due_at - timedelta(seconds=1))
+
+
 def deadline_words(due_at: datetime | None, *, now: datetime, running: bool = True) -> str:
     """ "còn 3 ngày", "đến hạn hôm nay", "quá hạn 2 ngày", "không có thời hạn luật định".
 
@@ -82,7 +89,7 @@ def deadline_words(due_at: datetime | None, *, now: datetime, running: bool = Tr
     if not running:
         return "đã kết thúc"
     today = vietnam(now).date()
-    last_day = vietnam(due_at).date().toordinal() - 1  # due_at is midnight after the last day
+    last_day = vietnam(due_at - timedelta(seconds=1)).date().toordinal()
     if now >= due_at:
         return f"quá hạn {max(today.toordinal() - last_day, 1)} ngày"
     left = last_day - today.toordinal()
