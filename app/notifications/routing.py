@@ -101,7 +101,8 @@ def notifies_police(severity: Severity) -> bool:
 
 
 def _local_name(prefix: str, communes: Sequence[str]) -> str:
-    """ "Công an phường Tân Lập", named as today's map names the commune(s)."""
+    """An unroutable recipient, named as today's map names the commune(s): "Công an phường
+    Tân Lập" (never a body that no longer exists)."""
     places = divisions()
     units = [u for u in (places.latest(code, level="commune") for code in communes) if u]
     name = f"{prefix} " + ", ".join(u.in_sentence for u in units)
