@@ -74,3 +74,16 @@ def test_create_user_prints_a_generated_password_last(
     password = capsys.readouterr().out.strip().splitlines()[-1]
     assert len(password) >= 12
     assert log_in(client, "b@tnld.test", password) == 303
+
+
+def test_the_demo_creates_one_person_per_organisation_who_can_log_in(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.demo import DEMO_ORGANISATIONS, seed_demo
+
+    seed_demo(base_url="http://127.0.0.1:8000")
+    printed = capsys.readouterr().out.split("=== People", 1)[1]
+    logins = [line.split()[:2] for line in printed.splitlines() if "@demo.tnld.test" in line]
+    assert len(logins) == len(DEMO_ORGANISATIONS)
+    for email, password in logins:
+        assert log_in(client, email, password) == 303
