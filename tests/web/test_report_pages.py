@@ -151,12 +151,13 @@ def test_the_reporters_list_shows_their_reports_newest_first(
 def test_a_page_outside_the_role_is_403(
     people: People, orgs: OrgFactory, kind: str, path: str
 ) -> None:
-    fields: dict[str, Any] = {
+    areas: dict[str, dict[str, Any]] = {
         "enterprise": {"tax_code": "6000123499"},
         "commune_committee": {"commune_code": "24280"},
         "police": {"commune_code": "24121", "notify_emails": ["p@tnld.test"]},
         "inspectorate": {"notify_emails": ["i@tnld.test"]},
-    }.get(kind, {})
+    }
+    fields = areas.get(kind, {})
     org = orgs.admin if kind == "admin" else orgs.create(kind, **fields)
     response = people.of(org).client.get(path, follow_redirects=False)
     assert response.status_code == 403
