@@ -154,12 +154,14 @@ def _timeline(
     events: list[dict[str, Any]] = [
         {"at": report.received_at, "what": f"Tiếp nhận khai báo {report.reference}"}
     ]
-    versions, _ = amendments.list_versions(
-        session,
-        principal=person.principal,
-        report_id=report.id,
-        params=PageParams(limit=200, cursor=None),
-    )
+    versions: list[Any] = []
+    if report.version > 1:  # version 1 is the report itself
+        versions, _ = amendments.list_versions(
+            session,
+            principal=person.principal,
+            report_id=report.id,
+            params=PageParams(limit=200, cursor=None),
+        )
     for version in versions:
         if version.version > 1:
             fields = ", ".join(c["field"] for c in version.changes)

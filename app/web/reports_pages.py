@@ -207,12 +207,14 @@ def _report_page(session: Session, person: Person, report: Report) -> Response:
     deliveries = notifications.list_for_report(
         session, principal=person.principal, report_id=report.id
     )
-    versions, _ = amendments.list_versions(
-        session,
-        principal=person.principal,
-        report_id=report.id,
-        params=PageParams(limit=200, cursor=None),
-    )
+    versions: list[Any] = []
+    if report.version > 1:  # version 1 is the report itself
+        versions, _ = amendments.list_versions(
+            session,
+            principal=person.principal,
+            report_id=report.id,
+            params=PageParams(limit=200, cursor=None),
+        )
     mine = [d for d in deliveries if d.recipient_id == person.principal.organisation_id]
     return render(
         "report.html",
