@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from queries import (  # noqa: E402
+from queries import (
     ROOT,
     SECRET_KEY,
     drop_database,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -124,9 +125,10 @@ def test_a_follow_up_records_that_a_victim_died_in_hospital(
 
 
 def test_the_reporters_list_shows_their_reports_newest_first(
-    people: People, enterprise: Org, filed: str
+    people: People, enterprise: Org, filed: str, frozen_clock: Any
 ) -> None:
     user = people.of(enterprise)
+    frozen_clock.advance(timedelta(minutes=1))
     second = file_through_the_form(user, occurred_date="19/11/2026")
     page = user.client.get("/bao-cao").text
     assert page.index(second) < page.index(filed)
