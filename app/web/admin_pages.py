@@ -16,6 +16,7 @@ from app.auth.schemas import OrganisationCreate
 from app.errors import Conflict, FieldError, ValidationProblem
 from app.pagination import PageParams
 from app.people import service as people
+from app.people.schemas import UserCreate
 from app.people.service import Person
 from app.web import vietnamese as vi
 from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form, release_session
@@ -151,8 +152,6 @@ def create_person(
     organisation = auth.get_organisation(session, organisation_id=parse_id(organisation_id))
     values = {"email": form.get("email", ""), "full_name": form.get("full_name", "")}
     errors: dict[str, str] = {}
-    from app.people.schemas import UserCreate
-
     password = people.generate_password()
     try:
         data = UserCreate.model_validate({**values, "password": password})

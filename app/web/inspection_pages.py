@@ -3,7 +3,7 @@ investigation, undelivered notifications, statistics."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -228,8 +228,6 @@ def _timeline(
 
 
 def _day_before(iso: str) -> datetime:
-    from datetime import timedelta
-
     return datetime.fromisoformat(iso) - timedelta(seconds=1)
 
 

@@ -223,3 +223,33 @@ def test_static_files_are_served_by_tnld(anonymous: TestClient) -> None:
     css = anonymous.get("/static/site.css")
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
+
+
+def test_in_production_the_cookie_is_secure_and_host_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.web.deps import cookie_options, session_cookie_name
+
+    monkeypatch.setenv("TNLD_ENV", "production")
+    monkeypatch.setenv("TNLD_PASSWORD_HASHING", "standard")
+    get_settings.cache_clear()
+    try:
+        assert session_cookie_name() == "__Host-tnld_session"
+        assert cookie_options() == {
+            "httponly": True,
+            "samesite": "lax",
+            "secure": True,
+            "path": "/",
+        }
+    finally:
+        monkeypatch.delenv("TNLD_ENV")
+        monkeypatch.delenv("TNLD_PASSWORD_HASHING")
+        get_settings.cache_clear()
+
+
+def test_fast_password_hashing_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    monkeypatch.setenv("TNLD_ENV", "production")
+    with pytest.raises(ValidationError, match="for tests only"):
+        Settings()
