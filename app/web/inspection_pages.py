@@ -291,14 +291,20 @@ def investigation_action(
     try:
         if action == "extend":
             reason = form.get("reason", "").strip()
+            approved_by = form.get("approved_by", "").strip()
             if not reason:
                 errors["reason"] = "Hãy nhập lý do gia hạn"
-            else:
+            if not approved_by:
+                errors["approved_by"] = (
+                    "Hãy nhập người phê duyệt: người đứng đầu cơ quan thành lập đoàn điều tra"
+                )
+            if not errors:
+                # The service here takes the reason alone: the approver is recorded with it.
                 investigations.extend_investigation(
                     session,
                     principal=person.principal,
                     investigation_id=iid,
-                    reason=reason,
+                    reason=f"{reason} (phê duyệt: {approved_by})",
                     if_match=if_match,
                 )
         else:

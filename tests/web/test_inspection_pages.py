@@ -151,10 +151,13 @@ def test_concluding_needs_a_conclusion_and_an_extension_needs_a_reason(
     refused = action(inspector, path, action="status", status="concluded")
     assert refused.status_code == 422
     assert 'href="#conclusion"' in refused.text
-    no_reason = action(inspector, path, action="extend", reason="")
+    no_reason = action(inspector, path, action="extend", reason="", approved_by="")
     assert no_reason.status_code == 422
     assert 'href="#reason"' in no_reason.text
-    extended = action(inspector, path, action="extend", reason="Chờ giám định; ông E phê duyệt")
+    assert 'href="#approved_by"' in no_reason.text
+    extended = action(
+        inspector, path, action="extend", reason="Chờ giám định", approved_by="Giám đốc Sở"
+    )
     assert extended.status_code == 303
     assert "Gia hạn điều tra đến hết ngày" in inspector.client.get(path).text
     lead = action(inspector, path, action="lead_inspector", lead_inspector="Phạm Văn D")
