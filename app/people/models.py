@@ -17,7 +17,7 @@ class User(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
-    #: Stored lower-cased: one person per address whatever its spelling.
+    #: As given; compared without regard to case (one person per address).
     email: Mapped[str] = mapped_column(String(320), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     #: Argon2id (RFC 9106), parameters inside the hash.

@@ -76,6 +76,7 @@ def generate_password() -> str:
 
 
 def normalise_email(email: str) -> str:
+    """For comparing: one person per address whatever its letters' case."""
     return email.strip().lower()
 
 
@@ -91,8 +92,9 @@ def create_user(
     """A person of an organisation (the caller checked the password's length)."""
     if session.get(Organisation, organisation_id) is None:
         raise NotFound("No such organisation")
-    email = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    email = email.strip()
+    same = func.lower(User.email) == normalise_email(email)
+    if session.scalar(select(User.id).where(same)) is not None:
         raise Conflict("A person with this e-mail address already exists")
     user = User(
         organisation_id=organisation_id,
@@ -168,7 +170,7 @@ def log_in(session: Session, *, email: str, password: str, address: str) -> Logg
     subjects = [f"account:{email}"[:400], f"address:{address}"[:400]]
     if _throttled(session, subjects):
         raise LoginRefused(throttled=True)
-    user = session.scalar(select(User).where(User.email == email))
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
     if not _verify(user.password_hash if user else None, password) or user is None:
         now = clock.now()
         session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - LOGIN_WINDOW))

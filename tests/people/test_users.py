@@ -87,3 +87,11 @@ def test_the_demo_creates_one_person_per_organisation_who_can_log_in(
     assert len(logins) == len(DEMO_ORGANISATIONS)
     for email, password in logins:
         assert log_in(client, email, password) == 303
+
+
+def test_the_email_is_kept_as_given_and_compared_without_case(
+    client: TestClient, admin: Org, enterprise: Org
+) -> None:
+    created = create(client, admin, enterprise.id, email="Mai.Nguyen@tnld.test")
+    assert created.json()["email"] == "Mai.Nguyen@tnld.test"  # type: ignore[attr-defined]
+    assert log_in(client, "mai.nguyen@TNLD.test", "x" * 12) == 303
