@@ -241,3 +241,23 @@ def test_a_post_of_the_form_without_its_token_is_refused(
     )
     assert wrong.status_code == 403
     assert report_count() == 0
+
+
+def test_a_district_committee_reports_an_accident_before_the_reform_in_its_district(
+    people: People, orgs: Any, frozen_clock: Any
+) -> None:
+    user = people.of(orgs.create("district_committee", district_code="643"))
+    after = post(user, answers(victims__0__employment="no_labour_contract"), check="1")
+    assert after.status_code == 422
+    assert "trước 01/07/2025" in after.text
+    done = post(
+        user,
+        answers(
+            occurred_date="20/05/2025",
+            district_code="643",
+            victims__0__employment="no_labour_contract",
+        ),
+        confirm="1",
+    )
+    assert done.status_code == 303
+    assert "TNLD-2026-" in user.client.get(done.headers["location"]).text
