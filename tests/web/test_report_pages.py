@@ -177,3 +177,15 @@ def test_a_report_outside_the_scope_is_404(people: People, orgs: OrgFactory, fil
     assert client.get(f"{filed}/bo-sung").status_code == 404
     assert client.get(f"/bao-cao/{uuid.uuid4()}").status_code == 404
     assert client.get("/bao-cao/not-an-id").status_code == 404
+
+
+def test_the_receipt_follows_the_acknowledgements(
+    people: People, enterprise: Org, police: Org, filed: str
+) -> None:
+    reporter = people.of(enterprise)
+    before = reporter.client.get(f"{filed}/bien-nhan.pdf").content
+    assert reporter.client.get(f"{filed}/bien-nhan.pdf").content == before
+    officer = people.of(police)
+    token = officer.csrf(filed)
+    officer.client.post(f"{filed}/xac-nhan", data={"csrf_token": token})
+    assert reporter.client.get(f"{filed}/bien-nhan.pdf").content != before
