@@ -152,6 +152,18 @@ class PageRoute(APIRoute):
                     return _error_page(
                         404, "Không tìm thấy", "Không có trang này, hoặc bạn không xem được nó."
                     )
+                if problem.status == 422:  # a forged or outdated link (a cursor, a filter)
+                    return _error_page(
+                        422,
+                        "Liên kết không hợp lệ",
+                        "Liên kết này không còn dùng được. Hãy mở lại trang từ danh sách.",
+                    )
+                if problem.status == 409:
+                    return _error_page(
+                        409,
+                        "Chưa thực hiện được",
+                        "Thao tác đang được xử lý hoặc không còn phù hợp. Hãy tải lại trang.",
+                    )
                 raise
 
         return page_handler

@@ -189,3 +189,10 @@ def test_the_receipt_follows_the_acknowledgements(
     token = officer.csrf(filed)
     officer.client.post(f"{filed}/xac-nhan", data={"csrf_token": token})
     assert reporter.client.get(f"{filed}/bien-nhan.pdf").content != before
+
+
+def test_a_forged_cursor_is_told_in_vietnamese(people: People, enterprise: Org) -> None:
+    page = people.of(enterprise).client.get("/bao-cao?cursor=gia-mao")
+    assert page.status_code == 422
+    assert "Liên kết không hợp lệ" in page.text
+    assert page.headers["content-type"].startswith("text/html")
