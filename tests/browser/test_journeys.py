@@ -116,8 +116,13 @@ def test_a_fatal_report_from_the_form_to_the_inspector_and_the_police(
     assert receipt.status == 200
     assert receipt.headers["content-type"] == "application/pdf"
     assert reference.encode() in receipt.body()
+    report_url = page.url
+    page.goto(f"{report_url}/bo-sung")
+    check_page(page, "bo-sung", problems)
     page.goto(f"{base}/bao-cao")
     check_page(page, "danh-sach-bao-cao", problems)
+    page.goto(f"{base}/dieu-tra")  # not the enterprise's: the 403 page
+    check_page(page, "khong-co-quyen", problems)
     context.close()
 
     # The inspector at Sở Nội vụ.
