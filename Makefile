@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format bench-intake bench-notify bench-queries clean
+.PHONY: install run test lint format bench-intake bench-notify bench-burst bench-queries clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench-intake: install
 
 bench-notify: install
 	$(BIN)/python bench/notify.py
+
+## 200 simultaneous requests against tnld serve (default configuration) on PostgreSQL and SQLite.
+bench-burst: install
+	$(BIN)/python bench/burst.py
 
 bench-queries: install
 	$(BIN)/python bench/queries.py

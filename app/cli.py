@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -12,24 +13,45 @@ from pydantic import ValidationError
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.config import get_settings
     from app.migrations import upgrade
+    from app.notifications.supervisor import WorkerSupervisor
 
     upgrade()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    # The delivery worker runs in its own process (app.notifications.supervisor), one for all
+    # server processes.
+    supervisor = WorkerSupervisor() if get_settings().embedded_worker else None
+    if supervisor is not None:
+        supervisor.start()
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again (for the usual exit
+    # status) with the handlers it found: ours only notes it, so the worker is stopped first.
+    received: list[int] = []
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, lambda signum, _frame: received.append(signum))
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            proxy_headers=True,
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+    for signum in received[:1]:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 def _worker(_args: argparse.Namespace) -> None:
     from app.migrations import upgrade
+    from app.notifications.supervisor import die_with_supervisor
     from app.notifications.worker import run_worker
 
+    die_with_supervisor()
     upgrade()
     run_worker()
 
@@ -104,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="server processes (each runs the embedded delivery worker unless disabled)",
+        help="server processes (one delivery worker process serves them all, unless disabled)",
     )
     serve.set_defaults(handler=_serve)
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     #: reports per second than 40 on two CPUs). Slow requests (statistics, exports) share them.
     request_threads: int = Field(default=4, ge=1, le=256)
     db_max_overflow: int = Field(default=20, ge=0)
+    #: Requests one server process handles at once (app.admission); /healthz is not counted.
+    #: Past it a request waits up to ``admission_wait_seconds`` for a place, then gets 503.
+    #: Waiting requests hold no connection, transaction or thread; the limit bounds the time
+    #: an admitted request may wait for a request thread (64 reports take ~0.2 s).
+    max_requests_in_flight: int = Field(default=64, ge=1)
+    admission_wait_seconds: float = Field(default=1.0, ge=0, le=60)
 
     #: Failed logins allowed per account and per client address in 15 minutes (0: no limit).
     login_attempts: int = Field(default=5, ge=0)

@@ -2,8 +2,9 @@
 
 The same code and the same Alembic migrations run on SQLite (the embedded default) and on
 PostgreSQL. Reports are legal records, so SQLite runs with WAL, ``synchronous=FULL`` and a busy
-timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers wait
-for the lock instead of failing with "database is locked".
+timeout, and every transaction that may write starts with ``BEGIN IMMEDIATE`` so that
+concurrent writers wait for the lock instead of failing with "database is locked" (reads begin
+deferred: ``READ_ONLY``).
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def build_engine(raw_url: str | None = None) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Sized as on PostgreSQL (SQLAlchemy's default for a file is 5 + 10): the request
+            # threads and the embedded worker's senders (16) each hold one connection at most.
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
         )
         _configure_sqlite(engine)
         return engine
@@ -132,27 +137,37 @@ def build_engine(raw_url: str | None = None) -> Engine:
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 _read_only_session_factory: sessionmaker[Session] | None = None
+_lookup_session_factory: sessionmaker[Session] | None = None
 
 
 def get_engine() -> Engine:
-    global _engine, _session_factory, _read_only_session_factory
+    global _engine, _session_factory, _read_only_session_factory, _lookup_session_factory
     if _engine is None:
         _engine = build_engine()
         _session_factory = sessionmaker(_engine, expire_on_commit=False)
         _read_only_session_factory = sessionmaker(
             _engine.execution_options(**READ_ONLY), expire_on_commit=False
         )
+        # PostgreSQL: autocommit, so a lookup costs its statement and no BEGIN or ROLLBACK
+        # round trip; SQLite: a deferred read (no write lock).
+        lookup = (
+            {"isolation_level": "AUTOCOMMIT"} if _engine.dialect.name == "postgresql" else READ_ONLY
+        )
+        _lookup_session_factory = sessionmaker(
+            _engine.execution_options(**lookup), expire_on_commit=False
+        )
     return _engine
 
 
 def reset_engine() -> None:
     """Forget the engine (after settings changed, e.g. in tests)."""
-    global _engine, _session_factory, _read_only_session_factory
+    global _engine, _session_factory, _read_only_session_factory, _lookup_session_factory
     if _engine is not None:
         _engine.dispose()
     _engine = None
     _session_factory = None
     _read_only_session_factory = None
+    _lookup_session_factory = None
 
 
 def session_factory() -> sessionmaker[Session]:
@@ -161,9 +176,19 @@ def session_factory() -> sessionmaker[Session]:
     return _session_factory
 
 
-#: Threads that end a request's open transaction: apart from the request threads
-#: (``TNLD_REQUEST_THREADS``), because a transaction waiting for one of those could hold locks
-#: (SQLite's write lock, PostgreSQL row locks) that the requests occupying them wait for.
+def lookup_session() -> Session:
+    """A session for a short lookup done apart from the request's own work (authentication),
+    to be closed in the thread that used it: its connection goes back to the pool before the
+    request waits for anything."""
+    get_engine()
+    assert _lookup_session_factory is not None
+    return _lookup_session_factory()
+
+
+#: Threads that end a transaction a route left open (see :func:`get_session`): apart from the
+#: request threads (``TNLD_REQUEST_THREADS``), because a transaction waiting for one of those
+#: could hold locks (SQLite's write lock, PostgreSQL row locks) that the requests occupying
+#: them wait for.
 _CLOSING_THREADS: RunVar[CapacityLimiter] = RunVar("tnld_closing_threads")
 
 
@@ -176,14 +201,19 @@ def _closing_threads() -> CapacityLimiter:
         return limiter
 
 
+#: ``Session.info`` keys set by :func:`get_session`.
+REQUEST_INFO = "tnld_request"
+READS_ONLY_INFO = "tnld_reads_only"
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: one session per request, closed afterwards.
+    """FastAPI dependency: the request's session.
 
     Made on the event loop, where it costs no I/O: the session checks a connection out at its
-    first statement (in the thread that runs the dependency or endpoint) and gives it back when
-    its transaction ends. A request that committed its work leaves nothing to do here; one that
-    left a transaction open (a read, an error) has it rolled back in a thread, so the round trip
-    never blocks the event loop. (A sync generator would cost two thread hops per request.)
+    first statement, in the request thread that runs the endpoint, and the endpoint's route
+    (:class:`app.routing.ReleasingRoute`) closes it before that thread is given back. So no
+    request holds a connection, a transaction or SQLite's write lock while it waits for a
+    thread, for its response to be serialised or for its client (README, Concurrency).
 
     GET and HEAD requests only read: their session begins its transactions as reads (on SQLite,
     without the database's write lock)."""
@@ -191,23 +221,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     reads_only = request.method in ("GET", "HEAD")
     factory = _read_only_session_factory if reads_only else _session_factory
     assert factory is not None
-    session = factory()
-    failed = False
+    session = factory(
+        info={REQUEST_INFO: f"{request.method} {request.url.path}", READS_ONLY_INFO: reads_only}
+    )
     try:
         yield session
-    except BaseException:
-        failed = True
-        raise
     finally:
         if session.in_transaction():
-            if not failed and not reads_only:
-                # A write that succeeded commits before it returns; a transaction opened after
-                # the commit (a lazy load while serialising) would hold SQLite's write lock
-                # while waiting for a thread. The tests fail on this message.
-                logger.warning("%s %s left a transaction open", request.method, request.url.path)
+            # Only a route outside ReleasingRoute gets here (a bug: its transaction was held
+            # while the request waited): end it in a thread of its own, never on the event
+            # loop. The tests fail on this message.
+            logger.warning(
+                "%s left a transaction open after its endpoint", session.info[REQUEST_INFO]
+            )
             await to_thread.run_sync(session.close, limiter=_closing_threads())
         else:
             session.close()
+
+
+def release(session: Session, *, succeeded: bool) -> None:
+    """End the request's session in the thread that used it (the endpoint's): roll back what a
+    read or a failed write left open, and give the connection back to the pool."""
+    if succeeded and session.in_transaction() and not session.info.get(READS_ONLY_INFO, True):
+        # A write that succeeded commits before it returns; a transaction opened after the
+        # commit (a lazy load while serialising) is a bug. The tests fail on this message.
+        logger.warning("%s left a transaction open", session.info.get(REQUEST_INFO, "a request"))
+    session.close()
 
 
 def is_postgresql(session: Session) -> bool:

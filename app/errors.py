@@ -146,6 +146,15 @@ class IdempotencyKeyReused(ValidationProblem):
     slug, title = "idempotency-key-reused", "Idempotency-Key reused with a different body"
 
 
+class Overloaded(Problem):
+    """More requests in flight than the process takes (app.admission): retry after a pause."""
+
+    status, slug, title = 503, "overloaded", "The service is overloaded"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 def _summarise(errors: Sequence[FieldError]) -> str:
     if not errors:
         return "The request is invalid"

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 from app.clock import VIETNAM_TZ
+from app.identity_numbers import national_id_problem, phone_e164
 
 # Unicode category Cc (C0, DEL, C1), as character classes: these run on every text field of
 # every request, and a regex scans in C where a per-character check would loop in Python.
@@ -54,26 +55,24 @@ StrictInt = Annotated[int, Field(strict=True)]
 #: checked against app.divisions.
 PlaceCode = Annotated[StrictStr, Field(min_length=1, max_length=16)]
 
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
-# 0 or +84, then 9 digits (mobile) or 10 digits (landline: area code + number, e.g. 0262 ...).
-_PHONE = re.compile(r"(?:0|\+84)(?:\d{9}|\d{10})")
-
 
 def _phone(value: str) -> str:
-    if not _PHONE.fullmatch(_PHONE_SEPARATORS.sub("", value)):
+    if phone_e164(value) is None:
         raise ValueError(
-            "must be a Vietnamese phone number: 0 or +84, then 9 digits (mobile) "
-            "or 10 digits (landline)"
+            "must be a Vietnamese mobile or fixed-line number under the national numbering "
+            "plan: 0 or +84 first, e.g. 0912345678 or 0262 3852 123"
         )
     return value
 
 
+#: Kept as given (the reporter's own writing); its E.164 form is stored beside it.
 Phone = Annotated[StrictStr, _text(30, multiline=False), AfterValidator(_phone)]
 
 
 def _national_id(value: str) -> str:
-    if not re.fullmatch(r"[0-9]{12}", value):
-        raise ValueError("must be a 12-digit citizen identity number (CCCD)")
+    problem = national_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -5,8 +5,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.migrations import database_is_current
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ReleasingRoute)
 
 
 class Health(BaseModel):
@@ -14,7 +15,9 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
+async def healthz() -> Health:
+    # On the event loop, never in a request thread, and not counted by the admission limit
+    # (app.admission): it answers whatever the load.
     return Health(status="ok")
 
 

@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.admission import UNLIMITED_PATHS, Admission
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
@@ -19,7 +20,6 @@ from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
-from app.notifications.worker import start_embedded_worker
 from app.people.router import router as people_router
 from app.reports.router import router as reports_router
 from app.responses import problems
@@ -46,17 +46,27 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 """
 
 
+#: The routers served under API_PREFIX (each with app.routing.ReleasingRoute).
+API_ROUTERS = (
+    divisions_router,
+    auth_router,
+    people_router,
+    reports_router,
+    notifications_router,
+    investigations_router,
+    audit_router,
+    stats_router,
+)
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
     # Sync endpoints and dependencies run in anyio's thread pool (default 40 threads).
     to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
-    stop_worker = start_embedded_worker() if settings.embedded_worker else None
-    try:
-        yield
-    finally:
-        if stop_worker is not None:
-            stop_worker()
+    # The delivery worker is not here: ``tnld serve`` runs it as a child process
+    # (app.notifications.supervisor), so sending never holds this process's interpreter lock.
+    yield
 
 
 def create_app() -> FastAPI:
@@ -69,26 +79,25 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
+    settings = get_settings()
+    # Outermost of ours: a request refused for overload costs no body read and no thread.
+    app.add_middleware(
+        Admission,
+        limit=settings.max_requests_in_flight,
+        wait_seconds=settings.admission_wait_seconds,
+    )
     app.include_router(health_router)
-    for router in (
-        divisions_router,
-        auth_router,
-        people_router,
-        reports_router,
-        notifications_router,
-        investigations_router,
-        audit_router,
-        stats_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_pages(app)
-    _document_body_problems(app)
+    _document_common_problems(app)
     return app
 
 
-def _document_body_problems(app: FastAPI) -> None:
+def _document_common_problems(app: FastAPI) -> None:
     """Every operation that takes a body can answer 413 (over 1 MiB, app.limits) and 415 (not
-    JSON, app.errors): document both once here rather than on every route."""
+    JSON, app.errors), and every one but /healthz 503 when overloaded (app.admission): document
+    them once here rather than on every route."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -100,17 +109,20 @@ def _document_body_problems(app: FastAPI) -> None:
                 routes=app.routes,
             )
             extra = problems(413, 415)
-            for operations in schema.get("paths", {}).values():
+            overloaded = problems(503)
+            for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
-                    if "requestBody" in operation:
-                        for status, response in extra.items():
-                            operation["responses"].setdefault(
-                                str(status),
-                                {
-                                    "description": response["description"],
-                                    "content": response["content"],
-                                },
-                            )
+                    documented = {**extra} if "requestBody" in operation else {}
+                    if path not in UNLIMITED_PATHS:
+                        documented.update(overloaded)
+                    for status, response in documented.items():
+                        operation["responses"].setdefault(
+                            str(status),
+                            {
+                                "description": response["description"],
+                                "content": response["content"],
+                            },
+                        )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -53,7 +53,9 @@ async def page_params(
 
 
 def _encode(values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
+    plain = [
+        None if v is None else v.isoformat() if isinstance(v, datetime) else str(v) for v in values
+    ]
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
@@ -61,14 +63,16 @@ def _bad_cursor() -> ValidationProblem:
     return ValidationProblem([FieldError(parameter="cursor", detail="Invalid cursor")])
 
 
-def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
+def _decode(cursor: str, kinds: Sequence[type], *, first_nullable: bool = False) -> list[Any]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise _bad_cursor()
         out: list[Any] = []
-        for value, kind in zip(raw, kinds, strict=True):
-            if kind is datetime:
+        for index, (value, kind) in enumerate(zip(raw, kinds, strict=True)):
+            if value is None and first_nullable and index == 0:
+                out.append(None)
+            elif kind is datetime:
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None:
                     raise _bad_cursor()
@@ -104,6 +108,49 @@ def paginate(
         stmt = stmt.where(first, _after(columns, last, descending))
     stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in columns))
     rows = list(session.scalars(stmt.limit(params.limit + 1)).unique())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        next_cursor = _encode(key(rows[-1]))
+    return rows, next_cursor
+
+
+def paginate_nulls_last(
+    session: Session,
+    *,
+    dated: Select[Any],
+    undated: Select[Any],
+    column: InstrumentedAttribute[Any],
+    kind: type,
+    tiebreak: InstrumentedAttribute[uuid.UUID],
+    params: PageParams,
+    key: Callable[[Any], Sequence[Any]],
+) -> tuple[list[Any], str | None]:
+    """Like :func:`paginate`, ascending by ``(column, tiebreak)`` with the rows whose
+    ``column`` is null last (ordered by ``tiebreak``): ``dated`` selects the rows with a value,
+    ``undated`` those without one.
+
+    Two plain keyset queries rather than one over ``COALESCE``: the first, on the rows with a
+    value, keeps reading an index on ``(column, tiebreak)`` in order; the second, only when
+    the page is not full yet, reads the null rows."""
+    last = (
+        _decode(params.cursor, [kind, uuid.UUID], first_nullable=True)
+        if params.cursor is not None
+        else None
+    )
+    rows: list[Any] = []
+    if last is None or last[0] is not None:
+        valued = dated
+        if last is not None:
+            valued = valued.where(column >= last[0], _after([column, tiebreak], last, False))
+        valued = valued.order_by(column.asc(), tiebreak.asc()).limit(params.limit + 1)
+        rows = list(session.scalars(valued).unique())
+    if len(rows) <= params.limit:
+        empty = undated
+        if last is not None and last[0] is None:
+            empty = empty.where(tiebreak > last[1])
+        empty = empty.order_by(tiebreak.asc()).limit(params.limit + 1 - len(rows))
+        rows += list(session.scalars(empty).unique())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

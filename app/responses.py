@@ -37,6 +37,8 @@ _DESCRIPTIONS = {
     413: "Request body over 1 MiB",
     415: "Unsupported media type",
     422: "Validation error",
+    503: "Overloaded: more requests in flight than the server takes; retry after "
+    "`Retry-After` seconds",
 }
 
 

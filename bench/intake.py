@@ -5,19 +5,23 @@ Runs on loopback and stops by itself:
 2. serves ``bench/baseline_app.py`` (one JSON row inserted per POST, same driver, same uvicorn
    settings, same number of request threads) and measures it (with ``--also-default``, also
    with anyio's default 40 threads, for reference),
-3. serves ``tnld serve`` on that database with ``TNLD_EMBEDDED_WORKER=false`` (so sending
-   notifications does not compete for the two CPUs; the outbox rows are still written in each
-   report's transaction), creates through the API an enterprise, the police of commune 24121
-   and the inspectorate (each report thus writes 2 deliveries), and measures the intake,
-4. does the same on a SQLite file, and counts "database is locked" errors (responses and the
-   server's log).
+3. serves ``tnld serve`` on that database with ``TNLD_EMBEDDED_WORKER=false`` (the outbox rows
+   are written in each report's transaction, nothing is sent), creates through the API an
+   enterprise, the police of commune 24121 and the inspectorate, each with an e-mail address and
+   a webhook (each report thus writes 4 deliveries), and measures the intake,
+4. **as deployed**: on a second database, ``tnld serve`` with its default configuration (the
+   delivery worker in its child process) sending to a real SMTP server (aiosmtpd) and a webhook
+   receiver, each in its own process (bench/receivers.py); measures the intake while the
+   deliveries flow, then how long after the load stops the last delivery is done,
+5. does the worker-off run on a SQLite file, and counts "database is locked" errors (responses
+   and the server's log).
 
-Each phase: C clients (default 16), each on one keep-alive connection, posting valid fatal
+Each phase: C clients (default 32), each on one keep-alive connection, posting valid fatal
 reports (a fresh Idempotency-Key each) back to back for a warm-up, then for the measured time.
 The client is a minimal HTTP/1.1 writer/reader on asyncio streams, so it costs the server's CPUs
 as little as possible.
 
-Usage: ``.venv/bin/python bench/intake.py [--clients 16] [--workers 1] [--threads 4]
+Usage: ``.venv/bin/python bench/intake.py [--clients 32] [--workers 1] [--threads 4]
 [--also-default] [--seconds 20] [--sqlite-seconds 10]
 [--database-url postgresql://postgres@127.0.0.1:5432/tnld_bench_intake]``
 """
@@ -49,6 +53,9 @@ SECRET_KEY = "bench-intake-secret-key-0123456789-abcdefghijklmnopq"
 TARGET_RATE = 300.0
 TARGET_P95_MS = 100.0
 TARGET_RATIO = 0.40
+#: Deployed (worker on) against the same server with the worker off.
+TARGET_DEPLOYED_RATIO = 0.70
+TARGET_DRAINED_AFTER_S = 10.0
 WARM_UP_SECONDS = 3.0
 ANYIO_DEFAULT_THREADS = 40
 
@@ -152,19 +159,84 @@ def serve(command: list[str], env: dict[str, str], cwd: Path, ready_path: str) -
                 process.wait()
 
 
-def tnld_env(database_url: str, *, threads: int) -> dict[str, str]:
-    return _env(
+def tnld_env(
+    database_url: str, *, threads: int, worker: bool = False, smtp_port: int | None = None
+) -> dict[str, str]:
+    """The service's settings; with ``worker``, as deployed by default (the delivery worker
+    on), sending e-mail to the SMTP server on ``smtp_port``."""
+    env = _env(
         TNLD_DATABASE_URL=database_url,
         TNLD_SECRET_KEY=SECRET_KEY,
-        # The delivery worker would take CPU from the intake; deliveries are still written.
-        TNLD_EMBEDDED_WORKER="false",
         TNLD_REQUEST_THREADS=str(threads),
+        # The receivers are on loopback (refused as webhook targets where that rule is in
+        # force, unless allowed).
+        TNLD_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
     )
+    if not worker:
+        env["TNLD_EMBEDDED_WORKER"] = "false"
+    if smtp_port is not None:
+        env.update(
+            TNLD_SMTP_HOST="127.0.0.1",
+            TNLD_SMTP_PORT=str(smtp_port),
+            TNLD_SMTP_FROM="tnld@bench.test",
+        )
+    return env
 
 
-def set_up_organisations(server: Server, env: dict[str, str], cwd: Path) -> str:
+@dataclass
+class Receiver:
+    """bench/receivers.py in its own process, counting what it receives."""
+
+    process: subprocess.Popen[str]
+    port: int
+    received: int = 0
+
+
+@contextmanager
+def receiver(kind: str) -> Iterator[Receiver]:
+    import threading
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "receivers.py"), kind, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    running = Receiver(process, port)
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip() == "ready":
+                ready.set()
+            else:
+                running.received += 1
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        if not ready.wait(30):
+            raise RuntimeError(f"the {kind} receiver did not start")
+        yield running
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def pending_deliveries(database_url: str) -> int:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(database_url).set(drivername="postgresql")
+    with psycopg.connect(conninfo.render_as_string(hide_password=False)) as conn:
+        row = conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def set_up_organisations(server: Server, env: dict[str, str], cwd: Path, *, hook_port: int) -> str:
     """An admin (bootstrap-admin), then through the API the enterprise whose key posts, the
-    police of 643 and the inspectorate. Returns the enterprise's key."""
+    police of commune 24121 and the inspectorate, each with an e-mail address and a webhook to
+    ``hook_port``. Returns the enterprise's key."""
     import httpx
 
     bootstrap = subprocess.run(
@@ -183,8 +255,14 @@ def set_up_organisations(server: Server, env: dict[str, str], cwd: Path) -> str:
                 "kind": "police",
                 "commune_code": "24121",
                 "notify_emails": ["ca643@bench.test"],
+                "webhook_url": f"http://127.0.0.1:{hook_port}/police",
             },
-            {"name": "Thanh tra Sở", "kind": "inspectorate", "notify_emails": ["tt@bench.test"]},
+            {
+                "name": "Thanh tra Sở",
+                "kind": "inspectorate",
+                "notify_emails": ["tt@bench.test"],
+                "webhook_url": f"http://127.0.0.1:{hook_port}/inspectorate",
+            },
         ):
             http.post("/api/v1/organisations", json=body).raise_for_status()
         enterprise = http.post(
@@ -329,7 +407,7 @@ def row(label: str, result: Result) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="tnld serve --workers (PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--sqlite-seconds", type=float, default=10.0)
@@ -376,7 +454,7 @@ def main() -> None:
         env = tnld_env(args.database_url, threads=args.threads)
         tnld_serve = [str(BIN / "tnld"), "serve", "--workers", str(args.workers)]
         with serve(tnld_serve, env, workdir, "/readyz") as server:
-            key = set_up_organisations(server, env, workdir)
+            key = set_up_organisations(server, env, workdir, hook_port=free_port())
             intake = run_load(
                 server.port,
                 "/api/v1/reports",
@@ -385,11 +463,37 @@ def main() -> None:
                 seconds=args.seconds,
             )
 
+    deployed_url = args.database_url + "_deployed"
+    deployed_dir = workdir / "deployed"
+    deployed_dir.mkdir()
+    with (
+        postgres_database(deployed_url),
+        receiver("webhook") as hooks,
+        receiver("smtp") as mails,
+    ):
+        env = tnld_env(deployed_url, threads=args.threads, worker=True, smtp_port=mails.port)
+        with serve(tnld_serve, env, deployed_dir, "/readyz") as server:
+            key = set_up_organisations(server, env, deployed_dir, hook_port=hooks.port)
+            deployed = run_load(
+                server.port,
+                "/api/v1/reports",
+                {"Authorization": f"Bearer {key}"},
+                clients=args.clients,
+                seconds=args.seconds,
+            )
+            load_stopped = time.monotonic()
+            pending_at_stop = pending_deliveries(deployed_url)
+            while pending_deliveries(deployed_url) and time.monotonic() - load_stopped < 120:
+                time.sleep(0.1)
+            drained_after = time.monotonic() - load_stopped
+            pending_left = pending_deliveries(deployed_url)
+            received = hooks.received + mails.received
+
     sqlite_dir = workdir / "sqlite"
     sqlite_dir.mkdir()
     env = tnld_env(f"sqlite:///{sqlite_dir / 'bench.db'}", threads=args.threads)
     with serve([str(BIN / "tnld"), "serve"], env, sqlite_dir, "/readyz") as server:
-        key = set_up_organisations(server, env, sqlite_dir)
+        key = set_up_organisations(server, env, sqlite_dir, hook_port=free_port())
         on_sqlite = run_load(
             server.port,
             "/api/v1/reports",
@@ -407,25 +511,50 @@ def main() -> None:
         print(row(f"baseline, {ANYIO_DEFAULT_THREADS} threads (anyio's default)", baseline_default))
     workers = f", {args.workers} processes" if args.workers > 1 else ""
     print(row(f"tnld POST /api/v1/reports, {args.threads} threads{workers}", intake))
+    print(row(f"tnld as deployed (worker on, sending){workers}", deployed))
     ratio = intake.rate / baseline.rate if baseline.rate else 0.0
-    print(f"\ntnld / baseline: {ratio:.0%}")
+    deployed_ratio = deployed.rate / intake.rate if intake.rate else 0.0
+    print(f"\ntnld / baseline: {ratio:.0%}; as deployed / worker off: {deployed_ratio:.0%}")
+    print(
+        f"as deployed: {pending_at_stop} deliveries pending when the load stopped, all done "
+        f"{drained_after:.1f} s later ({pending_left} left); {received} received "
+        f"({hooks.received} webhooks, {mails.received} e-mails)"
+    )
     print(f"\nSQLite, {args.sqlite_seconds:.0f} s measured\n{header}")
     print(row("tnld POST /api/v1/reports", on_sqlite))
     print(
         f'"database is locked": {locked_in_log} in the server log, '
         f"{locked_in_responses} in responses"
     )
-    for label, result in (("baseline", baseline), ("tnld", intake), ("sqlite", on_sqlite)):
+    for label, result in (
+        ("baseline", baseline),
+        ("tnld", intake),
+        ("deployed", deployed),
+        ("sqlite", on_sqlite),
+    ):
         for body in result.error_bodies:
             print(f"  {label} error: {body}")
 
     p95 = percentile(intake.latencies_ms, 95)
+    deployed_p95 = percentile(deployed.latencies_ms, 95)
     checks = [
+        (
+            f"as deployed >= {TARGET_DEPLOYED_RATIO:.0%} of worker off",
+            deployed_ratio >= TARGET_DEPLOYED_RATIO,
+        ),
+        (f"as deployed p95 < {TARGET_P95_MS:.0f} ms", deployed_p95 < TARGET_P95_MS),
+        (
+            f"every delivery done within {TARGET_DRAINED_AFTER_S:.0f} s after the load",
+            pending_left == 0 and drained_after <= TARGET_DRAINED_AFTER_S,
+        ),
         (f"PostgreSQL rate >= {TARGET_RATE:.0f}/s", intake.rate >= TARGET_RATE),
         (f"PostgreSQL p95 < {TARGET_P95_MS:.0f} ms", p95 < TARGET_P95_MS),
         (f"rate >= {TARGET_RATIO:.0%} of baseline", ratio >= TARGET_RATIO),
         ('no "database is locked" on SQLite', locked_in_log == 0 and locked_in_responses == 0),
-        ("no errors", all(set(r.statuses) <= {201} for r in (baseline, intake, on_sqlite))),
+        (
+            "no errors",
+            all(set(r.statuses) <= {201} for r in (baseline, intake, deployed, on_sqlite)),
+        ),
     ]
     print()
     for label, ok in checks:

@@ -114,7 +114,7 @@ SELECT
     (g % 30) > 24,
     1,
     received_at,
-    -- Rows as v1 filed them (a 2024 district whatever the date), as migration 0005 keeps them;
+    -- Rows as v1 filed them (a 2024 district whatever the date), as migration 0006 keeps them;
     -- the district police's scope and the district filter read district_code.
     'Tỉnh Đắk Lắk',
     '[]'::jsonb
@@ -136,7 +136,8 @@ INSERT INTO investigations (
     id, report_id, reference, district_code, severity, status, lead_inspector,
     assessment_required, findings, conclusion, occurred_at, opened_at, due_at, extended,
     extension_reason,
-    concluded_at, updated_at, version, current_commune_codes)
+    concluded_at, updated_at, version, extension_days, approved_by, category,
+    current_commune_codes)
 SELECT
     gen_random_uuid(), id, reference, district_code, severity, status, NULL,
     assessment, NULL,
@@ -149,6 +150,9 @@ SELECT
     CASE WHEN status IN ('concluded', 'closed') THEN received_at + interval '15 days' END,
     received_at,
     1,
+    CASE WHEN extended THEN base_days END,
+    CASE WHEN extended THEN 'Giám đốc Sở Nội vụ' END,
+    category,
     current_commune_codes
 FROM (
     SELECT r.*, h % 10 = 0 AS assessment, h % 20 = 7 AS extended,
@@ -300,8 +304,9 @@ def list_query(principal: Any, query: dict[str, Any], cursor: str | None) -> Cap
             filters=filters,
             params=PageParams(limit=int(query.get("limit", 50)), cursor=cursor),
         )
-    (statement,) = [c for c in captured if "FROM investigations" in c.statement]
-    return statement
+    # The page's first statement: the one over investigations with a due_at (a second, over
+    # those without one, runs only when the first did not fill the page).
+    return next(c for c in captured if "FROM investigations" in c.statement)
 
 
 def deep_cursor(principal: Any, query: dict[str, Any], offset: int) -> tuple[str, int]:

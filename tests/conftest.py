@@ -88,7 +88,7 @@ def _clean_state(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     clock.freeze(None)
     empty_all_tables()
-    # app.db.get_session: a write that succeeded must not leave a transaction open.
+    # app.db.release: a write that succeeded must not leave a transaction open.
     left_open = [
         r.getMessage()
         for phase in ("setup", "call")

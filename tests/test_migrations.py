@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -19,7 +21,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from app.db import build_engine
+from app.clock import VIETNAM_TZ
+from app.db import UTCDateTime, build_engine
 from app.migrations import alembic_config
 from app.models import Base
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
@@ -204,6 +207,153 @@ def test_data_survives_an_upgrade_to_head_from_the_first_revision(
     _run(engine, "upgrade", "head")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM organisations")).scalar_one() == "Quản trị"
+
+
+_orgs = sa.table(
+    "organisations",
+    sa.column("id", sa.Uuid()),
+    sa.column("name", sa.String()),
+    sa.column("kind", sa.String()),
+    sa.column("notify_emails", sa.JSON()),
+    sa.column("created_at", UTCDateTime()),
+)
+_reports = sa.table(
+    "reports",
+    *(sa.column(name, sa.Integer()) for name in ("dead_count", "seriously_injured_count")),
+    sa.column("minor_injury_count", sa.Integer()),
+    sa.column("id", sa.Uuid()),
+    *(sa.column(name, sa.String()) for name in ("reference", "category", "severity")),
+    *(sa.column(name, sa.String()) for name in ("district_code", "address", "summary")),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("received_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+    sa.column("victims", sa.JSON()),
+    sa.column("reporter", sa.JSON()),
+    sa.column("submitted_by_id", sa.Uuid()),
+    sa.column("late", sa.Boolean()),
+    sa.column("version", sa.Integer()),
+    sa.column("reporter_phone_e164", sa.String()),
+)
+_investigations = sa.table(
+    "investigations",
+    sa.column("id", sa.Uuid()),
+    sa.column("report_id", sa.Uuid()),
+    *(sa.column(name, sa.String()) for name in ("reference", "district_code", "severity")),
+    sa.column("status", sa.String()),
+    sa.column("assessment_required", sa.Boolean()),
+    sa.column("extended", sa.Boolean()),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("opened_at", UTCDateTime()),
+    sa.column("due_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+    sa.column("version", sa.Integer()),
+    sa.column("extension_days", sa.Integer()),
+    sa.column("category", sa.String()),
+)
+
+
+def test_upgrade_recomputes_every_investigations_due_at(fresh: FreshDatabases) -> None:
+    """0005: due_at as Law 84 Art. 35.6 and the Civil Code count it; an old extension (the
+    whole base period again) becomes extension_days; no victims, no due_at; phones in E.164."""
+    engine = fresh.new()
+    _run(engine, "upgrade", "0004")
+    org_id = uuid.uuid4()
+    # Friday 2026-12-04 16:00 Vietnam time.
+    received = datetime.fromisoformat("2026-12-04T16:00:00+07:00")
+    cases = {
+        # name: (dead, seriously injured, minor, extended, assessment)
+        "fatal": (1, 0, 0, False, False),
+        "fatal_extended": (1, 0, 0, True, False),
+        "one_serious": (0, 1, 0, False, False),
+        "two_serious_assessed": (0, 2, 0, False, True),
+        "minor": (0, 0, 2, False, False),
+        "no_victims": (0, 0, 0, False, False),
+    }
+    ids = {name: (uuid.uuid4(), uuid.uuid4()) for name in cases}
+    with engine.begin() as connection:
+        connection.execute(
+            _orgs.insert().values(
+                id=org_id, name="DN", kind="enterprise", notify_emails=[], created_at=received
+            )
+        )
+        for number, (name, (dead, serious, minor, extended, assessment)) in enumerate(
+            cases.items()
+        ):
+            report_id, investigation_id = ids[name]
+            connection.execute(
+                _reports.insert().values(
+                    id=report_id,
+                    reference=f"TNLD-2026-{number:06d}",
+                    category="technical_incident" if name == "no_victims" else "labour_accident",
+                    severity="fatal",
+                    dead_count=dead,
+                    seriously_injured_count=serious,
+                    minor_injury_count=minor,
+                    district_code="643",
+                    address="Số 1",
+                    summary="Tóm tắt",
+                    occurred_at=received,
+                    received_at=received,
+                    updated_at=received,
+                    victims=[],
+                    reporter={"full_name": "B", "phone": "0262 3852 123"},
+                    submitted_by_id=org_id,
+                    late=False,
+                    version=1,
+                )
+            )
+            connection.execute(
+                _investigations.insert().values(
+                    id=investigation_id,
+                    report_id=report_id,
+                    reference=f"TNLD-2026-{number:06d}",
+                    district_code="643",
+                    severity="fatal",
+                    status="open",
+                    assessment_required=assessment,
+                    extended=extended,
+                    occurred_at=received,
+                    opened_at=received,
+                    due_at=received + timedelta(days=20),
+                    updated_at=received,
+                    version=1,
+                )
+            )
+    _run(engine, "upgrade", "head")
+    with engine.connect() as connection:
+        rows = {
+            row.id: row
+            for row in connection.execute(
+                sa.select(
+                    _investigations.c.id,
+                    _investigations.c.due_at,
+                    _investigations.c.extension_days,
+                    _investigations.c.category,
+                )
+            )
+        }
+        phones = set(connection.execute(sa.select(_reports.c.reporter_phone_e164)).scalars())
+
+    def due(name: str) -> str | None:
+        value = rows[ids[name][1]].due_at
+        return None if value is None else value.astimezone(VIETNAM_TZ).isoformat()
+
+    # Day 30 is Sunday 3 January 2027 (the contract's example).
+    assert due("fatal") == "2027-01-05T00:00:00+07:00"
+    # 30 + 30: day 60 is Tuesday 2 February 2027.
+    assert due("fatal_extended") == "2027-02-03T00:00:00+07:00"
+    assert rows[ids["fatal_extended"][1]].extension_days == 30
+    assert rows[ids["fatal"][1]].extension_days is None
+    # Day 7 is Friday 11 December.
+    assert due("one_serious") == "2026-12-12T00:00:00+07:00"
+    # Day 60 is Tuesday 2 February 2027.
+    assert due("two_serious_assessed") == "2027-02-03T00:00:00+07:00"
+    # Day 4 is Tuesday 8 December.
+    assert due("minor") == "2026-12-09T00:00:00+07:00"
+    assert due("no_victims") is None
+    assert phones == {"+842623852123"}
+    assert rows[ids["no_victims"][1]].category == "technical_incident"
+    assert rows[ids["fatal"][1]].category == "labour_accident"
 
 
 def _v1_rows(engine: Engine, backend: str) -> dict[str, str]:

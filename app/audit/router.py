@@ -11,8 +11,9 @@ from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.pagination import PageOut, PageParams, page_params
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=ReleasingRoute)
 
 Auditor = Annotated[Principal, Depends(require(K.inspectorate, K.admin))]
 

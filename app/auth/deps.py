@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.service import authenticate
-from app.db import get_session, is_postgresql
+from app.db import get_session, lookup_session
 from app.errors import Forbidden, Unauthenticated
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -21,18 +21,17 @@ _bearer = HTTPBearer(auto_error=False, description="An API key issued by an admi
 
 
 def current_principal(
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Runs in a request thread, with a session of its own closed before the thread is given
+    back: the request then waits for a thread for its endpoint holding no connection, no
+    transaction and no lock (on PostgreSQL the lookup runs in autocommit: no BEGIN, no
+    ROLLBACK). Holding the lookup's transaction across that wait let a burst of requests take
+    the whole pool while the threads waited for it (issue 8)."""
     if credentials is None:
         raise Unauthenticated()
-    principal = authenticate(session, raw_key=credentials.credentials)
-    if not is_postgresql(session):
-        # A SQLite transaction holds the database's write lock (BEGIN IMMEDIATE, app/db.py):
-        # not kept while this request waits for a thread for its endpoint, or requests holding
-        # the lock and requests waiting for it could take every thread between them.
-        session.rollback()
-    return principal
+    with lookup_session() as session:
+        return authenticate(session, raw_key=credentials.credentials)
 
 
 def require(*kinds: OrganisationKind) -> Callable[[Principal], Awaitable[Principal]]:

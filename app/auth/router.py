@@ -17,8 +17,9 @@ from app.auth.schemas import (
 )
 from app.pagination import PageOut, PageParams, page_params
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["organisations"])
+router = APIRouter(tags=["organisations"], route_class=ReleasingRoute)
 
 
 @router.post(

@@ -10,8 +10,9 @@ from app import clock
 from app.divisions.service import divisions
 from app.errors import FieldError, ValidationProblem
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["divisions"])
+router = APIRouter(tags=["divisions"], route_class=ReleasingRoute)
 
 
 class DivisionRead(BaseModel):

@@ -209,8 +209,13 @@ def load(files: Iterable[Path]) -> Divisions:
     return Divisions(units=tuple(units), sources=tuple(sources))
 
 
+#: A map file is named ``<first year>-<province code>-<slug>.json``; other data files may share
+#: the folder (the identity-number province codes, app.identity_numbers).
+MAP_FILES = "[0-9][0-9][0-9][0-9]-*.json"
+
+
 def load_folder(folder: Path) -> Divisions:
-    return load(folder.glob("*.json"))
+    return load(folder.glob(MAP_FILES))
 
 
 @lru_cache

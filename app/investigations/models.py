@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, JSONDocument, UTCDateTime, new_id
-from app.reports.models import Severity
+from app.reports.models import Category, Severity
 
 if TYPE_CHECKING:
     from app.reports.models import Report
@@ -52,13 +52,24 @@ class Investigation(Base):
     #: The report's received_at: deadlines run from receipt of the notification.
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Stored (not only computed) so that open investigations can be listed by deadline fast.
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Null where the Law sets no period (an incident without victims: Law 84/2015 Art. 35.6).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Bumped on every change; the ETag is derived from it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The extension's days (Art. 35.6, last paragraph: at most the base period); null until
+    #: extended. Kept when the base period changes later.
+    extension_days: Mapped[int | None] = mapped_column(Integer)
+    #: Who approved the extension: the head of the body that set up the team.
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    #: The report's category (which never changes): the statistics count labour accidents and
+    #: technical incidents apart without joining the reports.
+    category: Mapped[Category] = mapped_column(
+        Enum(Category, name="investigation_category", native_enum=False, length=32)
+    )
     #: The report's place (which never changes), for lists and filters without a join.
     commune_code: Mapped[str | None] = mapped_column(String(16))
     current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
@@ -91,6 +102,6 @@ class Investigation(Base):
         Index(
             "ix_investigations_occurred_stats",
             "occurred_at",
-            postgresql_include=["district_code", "status", "severity", "due_at"],
+            postgresql_include=["district_code", "status", "severity", "due_at", "category"],
         ),
     )

@@ -1,5 +1,8 @@
-"""Opening the investigation of a newly accepted report (Law 84/2015, Art. 35: every fatal
-accident and every accident seriously injuring two or more workers is investigated)."""
+"""Opening the investigation of a newly accepted report.
+
+Law 84/2015 Art. 35 has the provincial team investigate fatal accidents and accidents seriously
+injuring two or more workers; tnld opens one investigation per accepted report, so that every
+case has its record and, where the Law sets one, its period (Art. 35.6)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ from typing import Any
 
 from app import clock
 from app.audit.service import audit_row
-from app.investigations.deadlines import due_at
+from app.investigations import periods
 from app.investigations.models import InvestigationStatus
-from app.reports.models import Severity
+from app.reports.models import Category, Severity
 
 
 def new_investigation(
@@ -21,7 +24,11 @@ def new_investigation(
     commune_code: str | None,
     district_code: str | None,
     current_commune_codes: list[str],
+    category: Category,
     severity: Severity,
+    dead: int,
+    seriously_injured: int,
+    minor_injury: int,
     occurred_at: datetime,
     received_at: datetime,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -41,13 +48,20 @@ def new_investigation(
         "assessment_required": False,
         "occurred_at": occurred_at,
         "opened_at": received_at,
-        "due_at": due_at(
-            opened_at=received_at,
-            severity=severity,
-            assessment_required=False,
-            extended=False,
+        "due_at": periods.due_at(
+            received_at=received_at,
+            days=periods.base_days(
+                dead=dead,
+                seriously_injured=seriously_injured,
+                minor_injury=minor_injury,
+                assessment_required=False,
+            ),
         ),
         "extended": False,
+        "extension_reason": None,
+        "extension_days": None,
+        "approved_by": None,
+        "category": category,
         "updated_at": received_at,
         "version": 1,
     }
@@ -60,7 +74,11 @@ def new_investigation(
         changes={
             "report_id": str(report_id),
             "severity": severity.value,
-            "due_at": clock.vietnam_time(investigation["due_at"]).isoformat(),
+            "due_at": (
+                clock.vietnam_time(investigation["due_at"]).isoformat()
+                if investigation["due_at"] is not None
+                else None
+            ),
         },
     )
     return investigation, audit

@@ -14,8 +14,9 @@ from app.investigations.schemas import ExtensionCreate, InvestigationRead, Inves
 from app.pagination import PageOut, PageParams, page_params
 from app.reports.models import Severity
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["investigations"])
+router = APIRouter(tags=["investigations"], route_class=ReleasingRoute)
 
 Reader = Annotated[Principal, Depends(require(K.inspectorate, K.police))]
 Inspector = Annotated[Principal, Depends(require(K.inspectorate))]
@@ -110,7 +111,8 @@ def get_investigation(
     "- Once `concluded` the record is fixed: only `status: closed` is accepted (409 for "
     "other changes). Once `closed`, every change is 409.\n"
     "- Changing `assessment_required` recomputes `due_at` from `opened_at` (60 days with an "
-    "assessment, else 30 fatal / 20 otherwise; doubled if extended).\n"
+    "assessment, else 30 fatal / 20 two or more seriously injured / 7 one / 4 minor only; "
+    "none without victims), keeping an extension's days.\n"
     "- `If-Match` (optional): a stale ETag is 412. A request that changes nothing keeps the "
     "ETag and writes no audit event.",
 )
@@ -137,9 +139,13 @@ def update_investigation(
     response_model=InvestigationRead,
     responses={200: {"headers": _ETAG_HEADER}, **problems(401, 403, 404, 409, 412, 413, 422)},
     summary="Extend the deadline once (inspectorate)",
-    description="Adds the base period again to `due_at` (Law 84/2015, Art. 35: one "
-    "extension of at most the same length). A second extension, or one for a concluded or "
-    "closed investigation, is 409. Returns the investigation.",
+    description="Law 84/2015 Art. 35.6, last paragraph: one extension of `days` (1 up to the "
+    "base period in force; default the base period; outside that range 422 at `/days`), "
+    "approved by `approved_by` (the head of the body that set up the team). `due_at` becomes "
+    "the end of roll(received date + base + extension days) (Civil Code Arts. 147–148). A "
+    "second extension, one for a concluded or closed investigation, one without a statutory "
+    "period (no victims), or one of the 4-day period (minor injuries only, which Art. 35.6 "
+    "does not extend) is 409. Returns the investigation.",
 )
 def extend_investigation(
     investigation_id: uuid.UUID,
@@ -153,7 +159,7 @@ def extend_investigation(
         session,
         principal=principal,
         investigation_id=investigation_id,
-        reason=body.reason,
+        data=body,
         if_match=if_match,
     )
     return _single(investigation, response)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.fields import LongText, Name, Timestamp
+from app.fields import LongText, Name, StrictInt, Timestamp
 from app.investigations.models import InvestigationStatus
 from app.reports.models import Severity
 
@@ -46,11 +46,17 @@ class InvestigationRead(BaseModel):
     findings: str | None
     conclusion: str | None
     opened_at: Timestamp = Field(description="The report's received_at: deadlines run from it")
-    due_at: Timestamp = Field(
-        description="opened_at + base period (30 days fatal, 20 otherwise, 60 with an "
-        "assessment), twice the base period once extended"
+    due_at: Timestamp | None = Field(
+        description="The end (24:00 Vietnam time, shown as the next day's 00:00+07:00) of "
+        "roll(received date + base period + extension_days), where roll moves a Saturday, Sunday "
+        "or public holiday to the next working day (Civil Code 2015 Arts. 147–148). Null where "
+        "the Law sets no period (no victims). Base period (Law 84/2015 Art. 35.6): 30 days "
+        "if anyone died, 20 two or more seriously injured, 7 one seriously injured, 4 minor "
+        "injuries only, 60 once assessment_required."
     )
     extended: bool
+    extension_days: int | None = Field(description="The extension's days; null until extended")
+    approved_by: str | None = Field(description="Who approved the extension")
     overdue: bool = Field(
         description="Computed at the time of the request: open or in progress and past due_at"
     )
@@ -89,3 +95,14 @@ class ExtensionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: LongText = Field(description="Why the extension was approved")
+    approved_by: Name = Field(
+        description="Who approved it: the head of the body that set up the team "
+        "(Law 84/2015, Art. 35.6)"
+    )
+    days: StrictInt | None = Field(
+        default=None,
+        json_schema_extra=not_nullable,
+        description="1 up to the base period in force; default: the base period",
+    )
+
+    _not_null = field_validator("days")(refuse_null)

@@ -1,19 +1,17 @@
 """Running investigations to their conclusion (Law 84/2015, Art. 35).
 
-The provincial team, led by the labour inspectorate, investigates fatal accidents and
-accidents seriously injuring two or more workers. The record must be announced within 20 days
-(two or more seriously injured) or 30 days (fatal) of receipt of the notification, 60 days
-where a technical assessment or forensic examination is needed; one extension of at most the
-same length may be approved.
+The provincial team (Sở Nội vụ since 1 March 2025) investigates fatal accidents and accidents
+seriously injuring two or more workers. Its periods, how they are counted and the one extension
+are in :mod:`app.investigations.periods` (Art. 35.6; Civil Code 2015 Arts. 147–148).
 
 Decisions where the contract is silent (also in the OpenAPI descriptions):
 - ``status`` moves one step forward only; the current status is accepted as "no change".
 - Once ``concluded`` the record is fixed: only the move to ``closed`` is accepted. Once
   ``closed`` nothing changes (409).
 - ``assessment_required`` may change while the investigation runs; ``due_at`` is recomputed
-  from ``opened_at`` (the report's ``received_at``), keeping an extension already granted.
+  from ``opened_at`` (the report's ``received_at``), keeping an extension's days.
 - ``overdue`` is open or in progress and past ``due_at`` at the moment of the request
-  (exactly at ``due_at`` is still in time).
+  (exactly at ``due_at`` is still in time); never without a ``due_at``.
 - ``If-Match`` is optional; when given it must match the current ``ETag`` (strong
   comparison, ``*`` matches), else 412. A PATCH that changes nothing keeps the ETag.
 """
@@ -41,10 +39,10 @@ from app.errors import (
     PreconditionFailed,
     ValidationProblem,
 )
-from app.investigations import deadlines
+from app.investigations import periods
 from app.investigations.models import Investigation, InvestigationStatus
-from app.investigations.schemas import InvestigationRead, InvestigationUpdate
-from app.pagination import PageParams, paginate
+from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
+from app.pagination import PageParams, paginate_nulls_last
 from app.reports.models import Severity
 from app.reports.scope import in_area, in_commune
 
@@ -74,7 +72,8 @@ def readable_investigations(principal: Principal) -> ColumnElement[bool]:
 
 
 def is_overdue(investigation: Investigation, *, now: datetime) -> bool:
-    return investigation.status in ACTIVE and now > investigation.due_at
+    due = investigation.due_at
+    return investigation.status in ACTIVE and due is not None and now > due
 
 
 def statuses_in(statuses: Sequence[InvestigationStatus]) -> ColumnElement[bool]:
@@ -105,6 +104,8 @@ def to_read(investigation: Investigation, *, now: datetime | None = None) -> Inv
             "opened_at": investigation.opened_at,
             "due_at": investigation.due_at,
             "extended": investigation.extended,
+            "extension_days": investigation.extension_days,
+            "approved_by": investigation.approved_by,
             "overdue": is_overdue(investigation, now=now or clock.now()),
             "concluded_at": investigation.concluded_at,
             "updated_at": investigation.updated_at,
@@ -122,18 +123,24 @@ class InvestigationFilters:
 
 
 def list_statement(
-    *, principal: Principal, filters: InvestigationFilters, now: datetime
+    *, principal: Principal, filters: InvestigationFilters, now: datetime, dated: bool = True
 ) -> Select[Investigation]:
-    """The list query before paging (also timed bare by bench/queries.py)."""
+    """The list query before paging (also timed bare by bench/queries.py): over the
+    investigations with a ``due_at`` (``dated``), or over those without one, which the Law
+    gives no period and which are therefore never overdue. Two statements, so that each keeps
+    plain conditions the planner matches with the ``(due_at, id)`` indexes."""
     stmt = select(Investigation).where(readable_investigations(principal))
+    stmt = stmt.where(
+        Investigation.due_at.is_not(None) if dated else Investigation.due_at.is_(None)
+    )
     statuses = tuple(dict.fromkeys(filters.statuses))
     if filters.overdue is True:
         # Overdue implies still running: narrow the statuses to the running ones asked for.
         statuses = tuple(s for s in statuses or ACTIVE if s in ACTIVE)
-        if not statuses:
+        if not statuses or not dated:
             return stmt.where(false())
         stmt = stmt.where(Investigation.due_at < now)
-    elif filters.overdue is False:
+    elif filters.overdue is False and dated:
         if statuses and all(s in ACTIVE for s in statuses):
             stmt = stmt.where(Investigation.due_at >= now)
         elif not statuses or any(s in ACTIVE for s in statuses):
@@ -156,10 +163,15 @@ def list_investigations(
     filters: InvestigationFilters,
     params: PageParams,
 ) -> tuple[list[Investigation], str | None]:
-    return paginate(
+    # Contract: by due_at ascending, those without a statutory period (null) last.
+    now = clock.now()
+    return paginate_nulls_last(
         session,
-        list_statement(principal=principal, filters=filters, now=clock.now()),
-        order=[(Investigation.due_at, datetime), (Investigation.id, uuid.UUID)],
+        dated=list_statement(principal=principal, filters=filters, now=now),
+        undated=list_statement(principal=principal, filters=filters, now=now, dated=False),
+        column=Investigation.due_at,
+        kind=datetime,
+        tiebreak=Investigation.id,
         params=params,
         key=lambda i: (i.due_at, i.id),
     )
@@ -197,6 +209,18 @@ def check_if_match(investigation: Investigation, if_match: str | None) -> None:
     )
 
 
+def base_days(investigation: Investigation) -> int | None:
+    """The base period in force (Law 84/2015 Art. 35.6), from the report's victims as now
+    declared and the assessment flag."""
+    report = investigation.report
+    return periods.base_days(
+        dead=report.dead_count,
+        seriously_injured=report.seriously_injured_count,
+        minor_injury=report.minor_injury_count,
+        assessment_required=investigation.assessment_required,
+    )
+
+
 def _audit_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return clock.vietnam_time(value).isoformat()
@@ -204,11 +228,12 @@ def _audit_value(value: Any) -> Any:
 
 
 def _recompute_due_at(investigation: Investigation) -> None:
-    investigation.due_at = deadlines.due_at(
-        opened_at=investigation.opened_at,
-        severity=investigation.severity,
-        assessment_required=investigation.assessment_required,
-        extended=investigation.extended,
+    """Base period in force plus the extension's days, counted from receipt (Civil Code 2015
+    Arts. 147–148)."""
+    base = base_days(investigation)
+    investigation.due_at = periods.due_at(
+        received_at=investigation.opened_at,
+        days=None if base is None else base + (investigation.extension_days or 0),
     )
 
 
@@ -309,10 +334,11 @@ def extend_investigation(
     *,
     principal: Principal,
     investigation_id: uuid.UUID,
-    reason: str,
+    data: ExtensionCreate,
     if_match: str | None,
 ) -> Investigation:
-    """Law 84/2015 Art. 35: one extension, of at most the base period, may be approved."""
+    """Law 84/2015 Art. 35.6, last paragraph: one extension, of at most the base period,
+    approved by the head of the body that set up the team."""
     investigation = get_investigation(
         session, principal=principal, investigation_id=investigation_id, for_update=True
     )
@@ -323,9 +349,33 @@ def extend_investigation(
         raise InvalidTransition(
             f"The investigation is {investigation.status}: there is no deadline to extend"
         )
+    base = base_days(investigation)
+    if base is None:
+        raise Conflict(
+            "The Law sets no investigation period for an incident without victims "
+            "(Law 84/2015, Art. 35.6): there is no deadline to extend"
+        )
+    if base == periods.MINOR_INJURIES_DAYS:
+        raise Conflict(
+            "The Law allows an extension for the 7, 20, 30 and 60-day periods only, not for "
+            "the 4 days of an accident with minor injuries only (Law 84/2015, Art. 35.6)"
+        )
+    days = base if data.days is None else data.days
+    if not 1 <= days <= base:
+        raise ValidationProblem(
+            [
+                FieldError(
+                    pointer="/days",
+                    detail=f"must be from 1 to {base}: an extension is at most the base period "
+                    "in force (Law 84/2015, Art. 35.6)",
+                )
+            ]
+        )
     old_due = investigation.due_at
     investigation.extended = True
-    investigation.extension_reason = reason
+    investigation.extension_reason = data.reason
+    investigation.extension_days = days
+    investigation.approved_by = data.approved_by
     _recompute_due_at(investigation)
     _touch(investigation, now=clock.now())
     record(
@@ -336,8 +386,10 @@ def extend_investigation(
         object_id=investigation.id,
         changes={
             "extended": {"from": False, "to": True},
+            "extension_days": {"from": None, "to": days},
+            "approved_by": {"from": None, "to": data.approved_by},
             "due_at": {"from": _audit_value(old_due), "to": _audit_value(investigation.due_at)},
-            "reason": reason,
+            "reason": data.reason,
         },
     )
     session.commit()
@@ -347,20 +399,23 @@ def extend_investigation(
 def follow_report_severity(
     session: Session, *, principal: Principal, report_id: uuid.UUID, severity: Severity
 ) -> Investigation | None:
-    """After an amendment changed the report's severity: the base period follows the accident
-    as now declared (e.g. a seriously injured worker died: 30 days instead of 20), always
-    counted from the original receipt. Runs in the amendment's transaction."""
+    """After an amendment changed the report's victims: the base period follows the accident
+    as now declared (e.g. a seriously injured worker died: 30 days instead of 7 or 20), always
+    counted from the original receipt. Runs in the amendment's transaction, after the
+    report's counts were updated."""
     investigation = session.scalar(
         select(Investigation)
         .where(Investigation.report_id == report_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if investigation is None or investigation.severity == severity:
+    if investigation is None:
         return investigation
     old_severity, old_due = investigation.severity, investigation.due_at
     investigation.severity = severity
     _recompute_due_at(investigation)
+    if investigation.severity == old_severity and investigation.due_at == old_due:
+        return investigation
     _touch(investigation, now=clock.now())
     record(
         session,
@@ -377,5 +432,5 @@ def follow_report_severity(
 
 
 def list_condition_overdue(now: datetime) -> ColumnElement[bool]:
-    """Overdue as SQL (used by the statistics)."""
+    """Overdue as SQL (used by the statistics); never without a ``due_at``."""
     return and_(statuses_in(ACTIVE), Investigation.due_at < now)

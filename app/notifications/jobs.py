@@ -52,6 +52,9 @@ class Job:
     webhook_secret: str | None = None
     #: No police organisation covers the report's district: the inspectorate is told so.
     police_unroutable: bool = False
+    recipient_id: uuid.UUID | None = None
+    #: The claim that leased it: only this claim may record its result (queue.py).
+    lease_owner: str = ""
 
 
 def short(text: str) -> str:

@@ -1,27 +1,50 @@
 """The delivery queue: claiming due deliveries with a lease, and recording each attempt.
 
-A claimed delivery carries ``lease_owner`` and ``lease_expires_at``; while the lease runs no
-other worker takes it. A worker that dies (even by SIGKILL) simply stops renewing nothing: its
-lease expires and the delivery is claimed again (at least once; the stable ``webhook-id`` and
-``Message-ID`` let receivers drop the duplicate). Claiming is race-free on both databases:
-PostgreSQL locks the chosen rows with ``FOR UPDATE SKIP LOCKED`` so concurrent workers pick
-disjoint sets; SQLite has a single writer (every transaction starts with ``BEGIN IMMEDIATE``,
-see app/db.py), so claims are serialised.
+A claim is a batch: one transaction picks the due deliveries with everything needed to send
+them and leases them to a *claim token* (``lease_owner``: the worker's name and a number new for
+every claim). While the lease runs no other claim takes them; the worker renews the leases of
+what it is still sending, so a lease never runs out under a send in flight. A worker that dies
+(even by SIGKILL) stops renewing: its leases expire and the deliveries are claimed again (at
+least once; the stable ``webhook-id`` and ``Message-ID`` let receivers drop the duplicate).
+
+Recording is fenced by the token: a result is recorded (the attempt row and the delivery's new
+state, in one transaction for the whole batch) only while the delivery is still leased to the
+claim that sent it. A stale claim, whose lease expired and was taken by another, records
+nothing; the current holder decides.
+
+Claiming is race-free on both databases: PostgreSQL locks the chosen rows with ``FOR UPDATE
+SKIP LOCKED`` so concurrent workers pick disjoint sets; SQLite has a single writer (every
+transaction starts with ``BEGIN IMMEDIATE``, see app/db.py), so claims are serialised.
+No ORM object is made per delivery: rows in, plain values out.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from app.auth.models import Organisation, OrganisationKind
 from app.notifications.jobs import Job, Outcome, SendResult
-from app.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus
+from app.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NotificationEvent,
+)
 
 log = logging.getLogger(__name__)
+
+#: Who a delivery goes to, for bounding the sends one recipient can hold at once.
+RecipientKey = tuple[uuid.UUID | None, Channel]
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -32,69 +55,105 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def claim_due(
-    session: Session, *, owner: str, limit: int, now: datetime, lease: timedelta
+def claim_batch(
+    connection: Connection,
+    *,
+    token: str,
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+    per_recipient: int,
+    busy: dict[RecipientKey, int] | None = None,
 ) -> list[Job]:
-    """Lease up to ``limit`` due deliveries to ``owner`` and return what is needed to send them.
+    """Lease up to ``limit`` due deliveries to ``token`` and return what is needed to send them.
 
-    Runs (and commits) its own short transaction on ``session``.
+    At most ``per_recipient`` sends per recipient and channel, counting the ``busy`` ones the
+    caller is already sending: a recipient that is slow or hangs holds its own share of the
+    senders, never the others'. Runs (and commits) its own transaction on ``connection``.
     """
-    with session.begin():
-        ids = list(
-            session.scalars(
-                select(Delivery.id)
-                .where(_due(now))
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                # PostgreSQL: rows another worker is claiming right now are skipped, not waited
-                # for. SQLite renders no FOR UPDATE; its write lock already serialises claims.
-                .with_for_update(skip_locked=True)
-            )
+    busy = busy or {}
+    full = [key for key, count in busy.items() if count >= per_recipient]
+    unroutable = aliased(Delivery)
+    police_unroutable = exists().where(
+        unroutable.event_id == Delivery.event_id,
+        unroutable.status == DeliveryStatus.unroutable,
+        # A missing commune committee (technical incidents) is not the police's warning.
+        unroutable.recipient_kind == OrganisationKind.police,
+    )
+    # The due deliveries, in the order the due index gives (no sort, no join: a backlog of
+    # thousands costs what a few rows cost), locked; then what sending needs, for those only.
+    picked = (
+        select(Delivery.id)
+        .where(_due(now), Delivery.channel.is_not(None))
+        .order_by(Delivery.next_attempt_at)
+        # A recipient's share may cut a batch: look a little further than the batch.
+        .limit(limit * 2)
+        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+        # SQLite renders no FOR UPDATE; its write lock already serialises claims.
+        .with_for_update(skip_locked=True)
+    )
+    if full:
+        picked = picked.where(
+            ~or_(*(and_(Delivery.recipient_id == r, Delivery.channel == c) for r, c in full))
         )
-        if not ids:
-            return []
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(ids))
-            .values(lease_owner=owner, lease_expires_at=now + lease)
-            .execution_options(synchronize_session=False)
+    stmt = (
+        select(
+            Delivery.id,
+            Delivery.recipient_id,
+            Delivery.channel,
+            Delivery.attempts,
+            Delivery.schedule_start,
+            Delivery.recipient_name,
+            Delivery.recipient_kind,
+            NotificationEvent.type,
+            NotificationEvent.created_at,
+            NotificationEvent.payload,
+            Organisation.notify_emails,
+            Organisation.webhook_url,
+            Organisation.webhook_secret,
+            police_unroutable.label("police_unroutable"),
         )
-        rows = session.execute(
-            select(Delivery, Organisation)
-            .outerjoin(Organisation, Delivery.recipient_id == Organisation.id)
-            .where(Delivery.id.in_(ids))
-        ).all()
-        event_ids = {delivery.event_id for delivery, _ in rows}
-        unroutable_events = set(
-            session.scalars(
-                select(Delivery.event_id).where(
-                    Delivery.event_id.in_(event_ids),
-                    Delivery.status == DeliveryStatus.unroutable,
-                    Delivery.recipient_kind == OrganisationKind.police,
+        .join(NotificationEvent, NotificationEvent.id == Delivery.event_id)
+        .outerjoin(Organisation, Organisation.id == Delivery.recipient_id)
+        .where(Delivery.id.in_(picked.scalar_subquery()))
+        .order_by(Delivery.next_attempt_at)
+    )
+    with connection.begin():
+        taken: dict[RecipientKey, int] = defaultdict(int, busy)
+        jobs: list[Job] = []
+        for row in connection.execute(stmt):
+            key = (row.recipient_id, row.channel)
+            if taken[key] >= per_recipient:
+                continue
+            taken[key] += 1
+            jobs.append(
+                Job(
+                    delivery_id=row.id,
+                    attempts=row.attempts,
+                    schedule_start=row.schedule_start,
+                    channel=row.channel,
+                    recipient_name=row.recipient_name,
+                    recipient_kind=row.recipient_kind,
+                    event_type=row.type,
+                    event_created_at=row.created_at,
+                    payload=row.payload,
+                    # The recipient's channels as they are now, not when the report came.
+                    emails=list(row.notify_emails or []),
+                    webhook_url=row.webhook_url,
+                    webhook_secret=row.webhook_secret,
+                    police_unroutable=bool(row.police_unroutable),
+                    recipient_id=row.recipient_id,
+                    lease_owner=token,
                 )
             )
-        )
-        jobs = [
-            Job(
-                delivery_id=delivery.id,
-                attempts=delivery.attempts,
-                schedule_start=delivery.schedule_start,
-                channel=delivery.channel,
-                recipient_name=delivery.recipient_name,
-                recipient_kind=delivery.recipient_kind,
-                event_type=delivery.event.type,
-                event_created_at=delivery.event.created_at,
-                payload=delivery.event.payload,
-                # The recipient's channels as they are now, not as they were when the report came.
-                emails=list(organisation.notify_emails or []) if organisation else [],
-                webhook_url=organisation.webhook_url if organisation else None,
-                webhook_secret=organisation.webhook_secret if organisation else None,
-                police_unroutable=delivery.event_id in unroutable_events,
+            if len(jobs) == limit:
+                break
+        if jobs:
+            connection.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([job.delivery_id for job in jobs]))
+                .values(lease_owner=token, lease_expires_at=now + lease)
             )
-            for delivery, organisation in rows
-            if delivery.channel is not None
-        ]
-    jobs.sort(key=lambda job: ids.index(job.delivery_id))
     return jobs
 
 
@@ -115,72 +174,146 @@ def next_try(
     return now + delay
 
 
-def record_result(
-    session: Session,
-    *,
-    job: Job,
-    owner: str,
-    result: SendResult,
-    now: datetime,
-    delays: list[timedelta],
-    duration_ms: int,
-) -> DeliveryStatus | None:
-    """Record the attempt and move the delivery on. Returns the new status, or None when the
-    lease had been lost meanwhile (the attempt is still recorded; the new holder decides)."""
+@dataclass(frozen=True)
+class Finished:
+    """One send, done: what to record."""
+
+    job: Job
+    result: SendResult
+    duration_ms: int
+    #: When the attempt ended (the clock of app.clock).
+    at: datetime
+
+
+def _outcome(finished: Finished, delays: list[timedelta]) -> dict[str, object]:
+    """The delivery's new values after this attempt (every column the recording sets)."""
+    job, result, now = finished.job, finished.result, finished.at
     values: dict[str, object] = {
-        "attempts": job.attempts + 1,
-        "lease_owner": None,
-        "lease_expires_at": None,
+        "b_id": job.delivery_id,
+        "b_attempts": job.attempts + 1,
+        "b_delivered_at": None,
+        "b_next_attempt_at": None,
+        "b_last_error": None,
     }
-    status = DeliveryStatus.pending
     if result.outcome is Outcome.delivered:
-        status = DeliveryStatus.delivered
-        values |= {"delivered_at": now, "next_attempt_at": None, "last_error": None}
-    else:
-        when = (
-            None
-            if result.outcome is Outcome.failed
-            else next_try(job, result, now=now, delays=delays)
-        )
-        if when is None:
-            status = DeliveryStatus.failed
-        values |= {"next_attempt_at": when, "last_error": result.error or result.response}
-    values["status"] = status
-    with session.begin():
-        session.add(
-            DeliveryAttempt(
-                delivery_id=job.delivery_id,
-                attempted_at=now,
-                worker=owner,
-                outcome=Outcome.failed if status is DeliveryStatus.failed else result.outcome,
-                response=result.response,
-                error=result.error,
-                duration_ms=duration_ms,
-            )
-        )
-        changed = session.execute(
-            update(Delivery)
+        values |= {"b_status": DeliveryStatus.delivered, "b_delivered_at": now}
+        return values
+    when = (
+        None if result.outcome is Outcome.failed else next_try(job, result, now=now, delays=delays)
+    )
+    status = DeliveryStatus.failed if when is None else DeliveryStatus.pending
+    values |= {
+        "b_status": status,
+        "b_next_attempt_at": when,
+        "b_last_error": result.error or result.response,
+    }
+    return values
+
+
+#: One statement for every delivery of a batch (executemany: on PostgreSQL, psycopg sends the
+#: rows in one pipeline). Only rows the fence let through are given to it.
+_RECORD = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        status=bindparam("b_status"),
+        delivered_at=bindparam("b_delivered_at"),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        last_error=bindparam("b_last_error"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
+def record_batch(
+    connection: Connection,
+    finished: Sequence[Finished],
+    *,
+    worker: str,
+    delays: list[timedelta],
+) -> list[DeliveryStatus | None]:
+    """Record every attempt of a batch in one transaction, each moving its delivery on.
+
+    Returns each delivery's new status, or None where the claim had gone stale (its lease
+    expired and another claim holds the delivery, or it was released): nothing is recorded
+    for it, so a stale claim never overwrites the current holder's result. The fence is one
+    locking read of the batch's deliveries still held by their claims; the rows it returns
+    stay locked (PostgreSQL; SQLite's write lock covers the transaction) until the commit."""
+    if not finished:
+        return []
+    with connection.begin():
+        rows = connection.execute(
+            select(Delivery.id, Delivery.lease_owner)
             .where(
-                Delivery.id == job.delivery_id,
-                Delivery.lease_owner == owner,
+                Delivery.id.in_([item.job.delivery_id for item in finished]),
                 Delivery.status == DeliveryStatus.pending,
             )
-            .values(values)
-            .execution_options(synchronize_session=False)
+            .with_for_update()
         )
-    if changed.rowcount == 0:  # type: ignore[attr-defined]
-        log.warning("delivery %s: lease lost before the result was recorded", job.delivery_id)
-        return None
-    return status
+        held = {(row.id, row.lease_owner) for row in rows}
+        statuses: list[DeliveryStatus | None] = []
+        updates: list[dict[str, object]] = []
+        attempt_rows: list[dict[str, object]] = []
+        for item in finished:
+            if (item.job.delivery_id, item.job.lease_owner) not in held:
+                log.warning("delivery %s: claim gone stale; not recorded", item.job.delivery_id)
+                statuses.append(None)
+                continue
+            values = _outcome(item, delays)
+            status = DeliveryStatus(str(values["b_status"]))
+            statuses.append(status)
+            updates.append(values)
+            attempt_rows.append(
+                {
+                    "delivery_id": item.job.delivery_id,
+                    "attempted_at": item.at,
+                    "worker": worker,
+                    "outcome": Outcome.failed
+                    if status is DeliveryStatus.failed
+                    else item.result.outcome,
+                    "response": item.result.response,
+                    "error": item.result.error,
+                    "duration_ms": item.duration_ms,
+                }
+            )
+        if updates:
+            connection.execute(_RECORD, updates)
+            connection.execute(insert(DeliveryAttempt), attempt_rows)
+    return statuses
 
 
-def release_leases(session: Session, *, owner: str) -> int:
-    """Give back what ``owner`` claimed but did not finish (a clean stop)."""
-    with session.begin():
-        result = session.execute(
+def renew_leases(
+    connection: Connection, *, tokens: Collection[str], now: datetime, lease: timedelta
+) -> int:
+    """Push back the leases of the claims still being sent (the worker is alive and busy)."""
+    if not tokens:
+        return 0
+    with connection.begin():
+        result = connection.execute(
             update(Delivery)
-            .where(Delivery.lease_owner == owner, Delivery.status == DeliveryStatus.pending)
-            .values(lease_owner=None, lease_expires_at=None)
-            .execution_options(synchronize_session=False)
+            .where(
+                Delivery.lease_owner.in_(list(tokens)),
+                Delivery.status == DeliveryStatus.pending,
+            )
+            .values(lease_expires_at=now + lease)
         )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
+
+
+def release_leases(connection: Connection, *, tokens: Iterable[str]) -> int:
+    """Give back what these claims took but did not finish (a clean stop)."""
+    tokens = list(tokens)
+    if not tokens:
+        return 0
+    with connection.begin():
+        result = connection.execute(
+            update(Delivery)
+            .where(
+                Delivery.lease_owner.in_(tokens),
+                Delivery.status == DeliveryStatus.pending,
+            )
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+    return int(result.rowcount)

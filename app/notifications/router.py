@@ -13,8 +13,9 @@ from app.notifications.models import DeliveryStatus
 from app.notifications.schemas import DeliveryRead, UndeliveredRead, UndeliveredStatus
 from app.pagination import PageOut, PageParams, page_params
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=ReleasingRoute)
 
 Reader = Annotated[
     Principal,

@@ -7,6 +7,7 @@ Redirects are not followed (a signed notification goes only where it was configu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -28,6 +29,10 @@ USER_AGENT = "tnld-webhooks/1"
 #: How much of an error answer is kept, and how long we read for it.
 EXCERPT_BYTES = 300
 EXCERPT_SECONDS = 2.0
+#: Most of an acceptance's body that is read.
+MAX_ACCEPT_BYTES = 65536
+#: httpx's own (per read) timeouts, never reached before a send's total deadline.
+MAX_TIMEOUT_SECONDS = 300.0
 
 
 def body(job: Job) -> bytes:
@@ -66,15 +71,21 @@ def headers(job: Job, payload: bytes, *, now: float | None = None) -> dict[str, 
     }
 
 
-def new_client(*, timeout: float, connections: int) -> httpx.Client:
-    return httpx.Client(
+def new_client(*, connections: int) -> httpx.AsyncClient:
+    """The worker's one client: its connections are kept and reused across deliveries. Its
+    timeouts are a backstop; each send has its own total deadline (:func:`send_webhook`)."""
+    return httpx.AsyncClient(
         follow_redirects=False,
-        timeout=httpx.Timeout(timeout),
+        timeout=httpx.Timeout(MAX_TIMEOUT_SECONDS),
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
 
 
-def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
+async def send_webhook(job: Job, *, client: httpx.AsyncClient, deadline: float) -> SendResult:
+    """POST the signed event; the whole exchange (connect, request, status, headers and what
+    is read of the body) ends within ``deadline`` seconds, however slowly the receiver answers:
+    httpx's timeouts apply to each read, and a receiver sending a byte every few seconds would
+    never trip them (Security and privacy: a send has a total deadline)."""
     if not job.webhook_url or not job.webhook_secret:
         return SendResult(Outcome.failed, error="The organisation has no webhook_url any more")
     payload = body(job)
@@ -83,14 +94,23 @@ def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
     except (binascii.Error, ValueError):
         return SendResult(Outcome.failed, error="The organisation's webhook secret is invalid")
     try:
-        with client.stream(
-            "POST", job.webhook_url, content=payload, headers=request_headers
-        ) as response:
-            status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-            ok = 200 <= response.status_code < 300
-            excerpt = "" if ok else _excerpt(response, budget=EXCERPT_SECONDS)
+        async with asyncio.timeout(deadline):
+            async with client.stream(
+                "POST", job.webhook_url, content=payload, headers=request_headers
+            ) as response:
+                status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                if 200 <= response.status_code < 300:
+                    # Read to the end: an answer cut off mid-body is not an acceptance (it is
+                    # sent again; the receiver drops the copy by its webhook-id). Reading it
+                    # also lets the connection be reused.
+                    await _drain(response)
+                    excerpt = ""
+                else:
+                    excerpt = await _excerpt(response, budget=EXCERPT_SECONDS)
+    except TimeoutError:
+        return SendResult(Outcome.retry, error=f"timeout: no answer in time ({deadline:g} s)")
     except httpx.TimeoutException as exc:
-        return SendResult(Outcome.retry, error=short(f"no answer in time ({type(exc).__name__})"))
+        return SendResult(Outcome.retry, error=short(f"timeout: no answer in time ({exc!r})"))
     except httpx.HTTPError as exc:
         return SendResult(Outcome.retry, error=short(f"{type(exc).__name__}: {exc}"))
     code = response.status_code
@@ -108,17 +128,27 @@ def send_webhook(job: Job, *, client: httpx.Client) -> SendResult:
     )
 
 
-def _excerpt(response: httpx.Response, *, budget: float) -> str:
+async def _drain(response: httpx.Response) -> None:
+    """Read an acceptance's body (usually empty); past ``MAX_ACCEPT_BYTES`` the connection is
+    dropped rather than read on."""
+    read = 0
+    async for part in response.aiter_raw():
+        read += len(part)
+        if read > MAX_ACCEPT_BYTES:
+            break
+
+
+async def _excerpt(response: httpx.Response, *, budget: float) -> str:
     """The start of an error answer, for the attempt record. Neither a huge nor a slow body
-    holds the sender (its lease must not run out while it reads)."""
-    deadline = time.monotonic() + budget
+    holds the sender (what it has read by then is kept)."""
     chunk = b""
     try:
-        for part in response.iter_bytes():
-            chunk += part
-            if len(chunk) >= EXCERPT_BYTES or time.monotonic() > deadline:
-                break
-    except httpx.HTTPError:
+        async with asyncio.timeout(budget):
+            async for part in response.aiter_bytes():
+                chunk += part
+                if len(chunk) >= EXCERPT_BYTES:
+                    break
+    except (TimeoutError, httpx.HTTPError):
         pass  # the status is what counts; the body is only a hint
     return short(chunk[:EXCERPT_BYTES].decode("utf-8", "replace"))
 

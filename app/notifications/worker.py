@@ -1,16 +1,25 @@
-"""The delivery worker: ``tnld worker``, or a thread inside ``tnld serve``.
+"""The delivery worker: ``tnld worker``, or the child process ``tnld serve`` starts.
 
-One loop claims due deliveries (with a lease, see queue.py) whenever a sending slot is free and
-hands each to a pool of sender threads; each sender records its attempt in its own short
-transaction. The loop sleeps until a slot frees, the poll interval passes
+One asyncio loop claims due deliveries in batches (with a lease, see queue.py) whenever sending
+slots are free, and sends them concurrently: webhooks over one pooled HTTP client, each within a
+total deadline (``TNLD_WEBHOOK_TIMEOUT_SECONDS``); the e-mails of a batch over a few SMTP
+sessions, several messages each (app.notifications.mailer, in threads: smtplib blocks). Results
+are recorded together, one transaction for all the sends that finished meanwhile. While a send
+is in flight its lease is renewed, so no other claim can take it and send it a second time.
+
+A recipient takes at most ``RECIPIENT_CONCURRENCY`` sending slots per channel: a receiver that
+is slow or hangs delays only its own deliveries, never the other recipients' (Security and
+privacy). The loop sleeps until a slot frees, the poll interval passes
 (``TNLD_WORKER_POLL_SECONDS``) or, on PostgreSQL, a committed report NOTIFYs ``tnld_deliveries``
 (the police and the inspectorate should hear of a death within seconds: Law 84/2015 Art. 34,
-"immediately"). Stopping (SIGTERM/SIGINT) finishes the sends in flight, records them, gives back
-any lease still held, and returns.
+"immediately"). Stopping (SIGTERM/SIGINT) finishes the sends in flight, records them, gives
+back any lease still held, and returns.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import os
 import secrets
@@ -18,31 +27,38 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from types import FrameType
 
+import httpx
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
 from app.config import Settings, get_settings
-from app.db import get_engine, session_factory
-from app.notifications import email, queue, webhook
+from app.db import get_engine
+from app.notifications import mailer, queue, webhook
 from app.notifications.jobs import Job, Outcome, SendResult
-from app.notifications.models import Channel
+from app.notifications.models import Channel, DeliveryStatus
 from app.notifications.outbox import WAKE_CHANNEL
 
 log = logging.getLogger(__name__)
 
 #: Deliveries sent at the same time by one worker.
-SEND_CONCURRENCY = 16
+SEND_CONCURRENCY = 64
+#: Of those, at most this many to one recipient on one channel.
+RECIPIENT_CONCURRENCY = 8
+#: Claim again when this many slots have freed since the last claim.
+CLAIM_WHEN_FREED = 8
+#: SMTP sessions a batch's e-mails are spread over (each sends its messages one after another).
+SMTP_SESSIONS = 4
 #: How often the PostgreSQL listener checks whether it should stop.
 LISTEN_TICK_SECONDS = 0.5
 #: Pause after a database error before trying again.
 ERROR_BACKOFF_SECONDS = 2.0
-#: How often recording an attempt is tried before the lease is left to expire.
+#: How often recording a batch is tried before its leases are left to expire.
 RECORD_TRIES = 5
 
 
@@ -52,150 +68,278 @@ def worker_name() -> str:
 
 class Worker:
     def __init__(
-        self, *, settings: Settings | None = None, concurrency: int = SEND_CONCURRENCY
+        self,
+        *,
+        settings: Settings | None = None,
+        concurrency: int = SEND_CONCURRENCY,
+        per_recipient: int = RECIPIENT_CONCURRENCY,
     ) -> None:
         self.settings = settings or get_settings()
         self.name = worker_name()
         self.concurrency = concurrency
+        self.per_recipient = per_recipient
         self.delays = self.settings.retry_delays
         self.lease = timedelta(seconds=self.settings.lease_seconds)
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._http = webhook.new_client(
-            timeout=self.settings.webhook_timeout_seconds, connections=concurrency
-        )
+        self.deadline = self.settings.webhook_timeout_seconds
+        self._claims = itertools.count(1)
+        #: Jobs being sent, by delivery id (each holds a sending slot).
+        self._in_flight: dict[uuid.UUID, Job] = {}
+        #: Jobs sent and not yet recorded: their slots are free, their leases still renewed.
+        self._unrecorded: dict[uuid.UUID, Job] = {}
+        self._finished: list[queue.Finished] = []
+        #: Sending slots freed since the last claim.
+        self._freed = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._recorded = asyncio.Event()
+        self._stop_requested = threading.Event()
 
     # -- running ---------------------------------------------------------------------------
 
     def run(self) -> None:
         """Deliver until :meth:`stop` is called."""
+        asyncio.run(self.run_async())
+
+    async def run_async(
+        self, *, on_start: Callable[[asyncio.AbstractEventLoop], None] | None = None
+    ) -> None:
+        self._bind_loop()
+        if on_start is not None:
+            on_start(asyncio.get_running_loop())
         log.info("delivery worker %s started", self.name)
         listener = self._start_listener()
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="tnld-send")
+        client = webhook.new_client(connections=self.concurrency)
+        recorder = asyncio.create_task(self._record_loop())
+        renewer = asyncio.create_task(self._renew_loop())
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
-                free = self.concurrency - self._busy()
+                self._freed = 0
+                free = self.concurrency - len(self._in_flight)
                 claimed: list[Job] = []
                 if free > 0:
                     try:
-                        claimed = self._claim(free)
+                        claimed = await asyncio.to_thread(self._claim, free)
                     except SQLAlchemyError:
                         log.exception("could not claim deliveries; trying again shortly")
-                        self._stopping.wait(ERROR_BACKOFF_SECONDS)
+                        await self._pause(ERROR_BACKOFF_SECONDS)
                         continue
-                    for job in claimed:
-                        self._start(pool, job)
+                    self._dispatch(claimed, client)
                 if free > 0 and len(claimed) == free:
                     continue  # more may be due: claim again as soon as a slot frees
-                self._wake.wait(self.settings.worker_poll_seconds)
+                await self._pause(self.settings.worker_poll_seconds)
         finally:
-            # Sends in flight finish and are recorded (each is bounded by its timeout).
-            pool.shutdown(wait=True)
-            self._release()
+            # Sends in flight finish (each within its deadline) and are recorded.
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            while self._finished or self._in_flight or self._unrecorded:
+                self._recorded.clear()
+                await self._recorded.wait()
+            recorder.cancel()
+            renewer.cancel()
+            await asyncio.gather(recorder, renewer, return_exceptions=True)
+            await asyncio.to_thread(self._release)
+            await client.aclose()
             if listener is not None:
-                listener.join(timeout=5)
-            self._http.close()
+                await asyncio.to_thread(listener.join, 5)
             log.info("delivery worker %s stopped", self.name)
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        """Stop (from any thread or a signal handler): no new claims, finish what is in flight."""
+        self._stop_requested.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stopping.set)
 
     def process_due(self) -> int:
         """Claim what is due now, send it, record it; return how many were sent. One pass, no
         loop: for tests and scripts that want to drive delivery themselves."""
-        jobs = self._claim(self.concurrency)
-        if jobs:
-            with ThreadPoolExecutor(len(jobs), thread_name_prefix="tnld-send") as pool:
-                futures: list[Future[None]] = [pool.submit(self.deliver, job) for job in jobs]
-                wait(futures)
-                for future in futures:
-                    future.result()
-        return len(jobs)
+        return asyncio.run(self._process_once())
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing is kept between passes of :meth:`process_due` (kept for callers)."""
 
-    # -- one delivery ----------------------------------------------------------------------
+    # -- one batch -------------------------------------------------------------------------
 
-    def deliver(self, job: Job) -> None:
+    async def _process_once(self) -> int:
+        self._bind_loop()
+        jobs = await asyncio.to_thread(self._claim, self.concurrency)
+        async with webhook.new_client(connections=self.concurrency) as client:
+            self._dispatch(jobs, client)
+            if self._tasks:
+                await asyncio.gather(*self._tasks)
+        finished, self._finished = self._finished, []
+        await asyncio.to_thread(self._record, finished)
+        self._in_flight.clear()
+        self._unrecorded.clear()
+        return len(jobs)
+
+    def _dispatch(self, jobs: Sequence[Job], client: httpx.AsyncClient) -> None:
+        for job in jobs:
+            self._in_flight[job.delivery_id] = job
+        emails = [job for job in jobs if job.channel is Channel.email]
+        for job in jobs:
+            if job.channel is Channel.webhook:
+                self._spawn(self._send_webhook(job, client))
+        sessions = min(SMTP_SESSIONS, len(emails))
+        for n in range(sessions):
+            self._spawn(self._send_emails(emails[n::sessions]))
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.ensure_future(coroutine)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_webhook(self, job: Job, client: httpx.AsyncClient) -> None:
         started = time.monotonic()
         try:
-            result = self.send(job)
+            result = await webhook.send_webhook(job, client=client, deadline=self.deadline)
         except Exception as exc:  # a bug must not kill the worker or lose the delivery
             log.exception("delivery %s: unexpected error while sending", job.delivery_id)
             result = SendResult(Outcome.retry, error=f"internal error: {type(exc).__name__}")
-        duration_ms = int((time.monotonic() - started) * 1000)
-        status = None
+        self._done([(job, result, int((time.monotonic() - started) * 1000))])
+
+    async def _send_emails(self, jobs: list[Job]) -> None:
+        try:
+            results = await asyncio.to_thread(mailer.send_emails, jobs, settings=self.settings)
+        except Exception as exc:  # as above
+            log.exception("e-mail batch: unexpected error while sending")
+            error = SendResult(Outcome.retry, error=f"internal error: {type(exc).__name__}")
+            results = [(error, 0)] * len(jobs)
+        self._done([(job, result, ms) for job, (result, ms) in zip(jobs, results, strict=True)])
+
+    def _done(self, sent: list[tuple[Job, SendResult, int]]) -> None:
+        now = clock.now()
+        for job, result, ms in sent:
+            self._finished.append(queue.Finished(job, result, ms, now))
+            # The slot is free for the next claim; the lease is held until the record.
+            self._unrecorded[job.delivery_id] = self._in_flight.pop(job.delivery_id, job)
+        self._wake_recorder()
+        # Claim again once a few slots are free (or none is busy): one claim per send would
+        # cost a transaction per delivery. New deliveries wake the loop themselves (NOTIFY).
+        self._freed += len(sent)
+        if self._freed >= CLAIM_WHEN_FREED or not self._in_flight:
+            self._wake.set()
+
+    # -- recording -------------------------------------------------------------------------
+
+    def _wake_recorder(self) -> None:
+        self._recorded.set()
+
+    async def _record_loop(self) -> None:
+        while True:
+            if not self._finished:
+                self._recorded.clear()
+                await self._recorded.wait()
+                continue
+            finished, self._finished = self._finished, []
+            try:
+                await asyncio.to_thread(self._record, finished)
+            except Exception:  # never leave the loop: a stopping worker waits for it
+                log.exception("could not record %d attempts", len(finished))
+            for item in finished:
+                self._unrecorded.pop(item.job.delivery_id, None)
+            self._recorded.set()  # for a stopping loop waiting for the last records
+
+    def _record(self, finished: list[queue.Finished]) -> None:
+        if not finished:
+            return
         for attempt in range(1, RECORD_TRIES + 1):
             try:
-                with session_factory()() as session:
-                    status = queue.record_result(
-                        session,
-                        job=job,
-                        owner=self.name,
-                        result=result,
-                        now=clock.now(),
-                        delays=self.delays,
-                        duration_ms=duration_ms,
+                with get_engine().connect() as connection:
+                    statuses = queue.record_batch(
+                        connection, finished, worker=self.name, delays=self.delays
                     )
                 break
             except SQLAlchemyError:
-                log.warning("delivery %s: could not record the attempt", job.delivery_id)
-                if attempt == RECORD_TRIES:
-                    # The lease expires and the delivery is sent again: at least once.
-                    log.exception("delivery %s: attempt not recorded", job.delivery_id)
+                log.warning("could not record %d attempts", len(finished))
+                if attempt == RECORD_TRIES or self._stop_requested.is_set():
+                    # The leases expire and the deliveries are sent again: at least once.
+                    log.exception("%d attempts not recorded", len(finished))
                     return
                 time.sleep(ERROR_BACKOFF_SECONDS * attempt)
-        level = logging.INFO if result.outcome is Outcome.delivered else logging.WARNING
-        log.log(
-            level,
-            "delivery %s (%s to %s): %s%s",
-            job.delivery_id,
-            job.channel,
-            job.recipient_name,
-            status or "lease lost",
-            f" ({result.error})" if result.error else "",
-        )
+        counts = Counter(str(status or "stale") for status in statuses)
+        log.info("recorded %d attempts (%s)", len(finished), dict(counts))
+        for item, status in zip(finished, statuses, strict=True):
+            if status is not DeliveryStatus.delivered:
+                log.warning(
+                    "delivery %s (%s): %s%s",
+                    item.job.delivery_id,
+                    item.job.channel,
+                    status or "claim gone stale",
+                    f" ({item.result.error})" if item.result.error else "",
+                )
 
-    def send(self, job: Job) -> SendResult:
-        if job.channel is Channel.email:
-            return email.send_email(job, settings=self.settings)
-        return webhook.send_webhook(job, client=self._http)
-
-    # -- internals -------------------------------------------------------------------------
+    # -- leases ----------------------------------------------------------------------------
 
     def _claim(self, limit: int) -> list[Job]:
-        with session_factory()() as session:
-            return queue.claim_due(
-                session, owner=self.name, limit=limit, now=clock.now(), lease=self.lease
+        busy = Counter((job.recipient_id, job.channel) for job in self._in_flight.values())
+        with get_engine().connect() as connection:
+            return queue.claim_batch(
+                connection,
+                token=f"{self.name}/{next(self._claims)}",
+                limit=limit,
+                now=clock.now(),
+                lease=self.lease,
+                per_recipient=self.per_recipient,
+                busy=dict(busy),
             )
 
-    def _busy(self) -> int:
-        with self._lock:
-            return self._in_flight
+    async def _renew_loop(self) -> None:
+        """Renew the leases of what is being sent, well before they could run out."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held = [*self._in_flight.values(), *self._unrecorded.values()]
+            tokens = {job.lease_owner for job in held}
+            if not tokens:
+                continue
+            try:
+                await asyncio.to_thread(self._renew, tokens)
+            except SQLAlchemyError:
+                log.warning("could not renew %d leases; trying again", len(tokens))
 
-    def _start(self, pool: ThreadPoolExecutor, job: Job) -> None:
-        with self._lock:
-            self._in_flight += 1
-        pool.submit(self.deliver, job).add_done_callback(self._finished)
-
-    def _finished(self, _future: Future[None]) -> None:
-        with self._lock:
-            self._in_flight -= 1
-        self._wake.set()
+    def _renew(self, tokens: set[str]) -> None:
+        with get_engine().connect() as connection:
+            queue.renew_leases(connection, tokens=tokens, now=clock.now(), lease=self.lease)
 
     def _release(self) -> None:
+        tokens = {f"{self.name}/{n}" for n in range(1, next(self._claims))}
         try:
-            with session_factory()() as session:
-                released = queue.release_leases(session, owner=self.name)
+            with get_engine().connect() as connection:
+                released = queue.release_leases(connection, tokens=tokens)
             if released:
                 log.info("released %d claimed deliveries", released)
         except SQLAlchemyError:
             log.exception("could not release leases; they expire by themselves")
+
+    # -- waking ----------------------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._recorded = asyncio.Event()
+        if self._stop_requested.is_set():
+            self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        waiters = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _wake_from_thread(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     def _start_listener(self) -> threading.Thread | None:
         engine = get_engine()
@@ -210,35 +354,39 @@ class Worker:
 
     def _listen(self, conninfo: str) -> None:
         """Wake the loop when a transaction that enqueued deliveries commits (PostgreSQL)."""
-        while not self._stopping.is_set():
+        while not self._stop_requested.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {WAKE_CHANNEL}")
-                    self._wake.set()  # catch up with anything committed before we listened
-                    while not self._stopping.is_set():
+                    self._wake_from_thread()  # catch up with anything committed before
+                    while not self._stop_requested.is_set():
                         for _ in connection.notifies(timeout=LISTEN_TICK_SECONDS, stop_after=1):
-                            self._wake.set()
+                            self._wake_from_thread()
             except psycopg.Error:
                 log.warning("LISTEN %s failed; polling until it is back", WAKE_CHANNEL)
-                self._stopping.wait(ERROR_BACKOFF_SECONDS)
+                self._stop_requested.wait(ERROR_BACKOFF_SECONDS)
 
 
 def run_worker() -> None:
     """``tnld worker``: run until SIGTERM/SIGINT, then stop cleanly."""
+    # One line per request from httpx would cost more than the request; attempts are recorded.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     worker = Worker()
 
-    def _stop(signum: int, _frame: FrameType | None) -> None:
+    def install(loop: asyncio.AbstractEventLoop) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, _stop, signum)
+
+    def _stop(signum: int) -> None:
         log.info("received %s: finishing the deliveries in flight", signal.Signals(signum).name)
         worker.stop()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    worker.run()
+    asyncio.run(worker.run_async(on_start=install))
 
 
 def start_embedded_worker() -> Callable[[], None]:
-    """Start the worker in a background thread of ``tnld serve``; returns a function that stops
-    it (called on shutdown)."""
+    """Start the worker in a background thread of this process; returns a function that stops
+    it. (``tnld serve`` runs it in a child process instead: app.notifications.supervisor.)"""
     worker = Worker()
     thread = threading.Thread(target=worker.run, name="tnld-worker", daemon=True)
     thread.start()

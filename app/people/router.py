@@ -8,8 +8,9 @@ from app.auth.deps import AdminDep, SessionDep
 from app.people import service
 from app.people.schemas import UserCreate, UserRead
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], route_class=ReleasingRoute)
 
 
 @router.post(

@@ -5,9 +5,9 @@ makes the accident fatal (Decree 39/2016, Art. 9), and facts arrive later. The s
 organisation files an amendment; it is validated like a report. Every amendment is kept as a
 numbered version with who and when; the report shows the current state. ``received_at`` never
 changes: it is the legal time of declaration (Law 84/2015, Art. 34; Decree 283/2026 fines
-late declarations). When severity changes, the investigation's base period and ``due_at`` are
-recomputed from that original ``received_at`` (Law 84/2015, Art. 35), and a ``report.amended``
-event goes to the same recipients as the report, through the same outbox.
+late declarations). When the victims' counts change, the investigation's base period and
+``due_at`` are recomputed from that original ``received_at`` (Law 84/2015, Art. 35.6), and a
+``report.amended`` event goes to the same recipients as the report, through the same outbox.
 
 Decisions (also in the OpenAPI descriptions):
 - Only the submitting organisation amends. Another organisation that may read the report (a
@@ -49,6 +49,7 @@ from app.errors import (
     field_errors_from_pydantic,
 )
 from app.fields import Address, LongText, Name, ShortText, Timestamp
+from app.identity_numbers import phone_e164
 from app.investigations.schemas import not_nullable, refuse_null
 from app.investigations.service import follow_report_severity
 from app.notifications import outbox
@@ -56,7 +57,14 @@ from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
 from app.reports import idempotency
 from app.reports.models import Report, ReportVersion
-from app.reports.schemas import MAX_VICTIMS, ReportCreate, ReporterIn, ReportRead, VictimIn
+from app.reports.schemas import (
+    MAX_VICTIMS,
+    DataWarning,
+    ReportCreate,
+    ReporterIn,
+    ReportRead,
+    VictimIn,
+)
 from app.reports.scope import readable_reports
 from app.reports.service import check_report, count_outcomes, to_read, victims_as_stored
 
@@ -118,6 +126,10 @@ class ReportVersionRead(BaseModel):
     note: str | None
     changes: list[ChangeOut] = Field(description="What this version changed (empty for 1)")
     report: ReportRead = Field(description="The report as it stood at this version")
+    warnings: list[DataWarning] = Field(
+        description="Doubtful but possible data in the report at this version (accepted, "
+        "never blocking): the same list as report.warnings. Always present, often empty."
+    )
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
@@ -259,10 +271,12 @@ def _apply(
             )
         )
     old_severity = report.severity
+    old_counts = (report.dead_count, report.seriously_injured_count, report.minor_injury_count)
     counts = count_outcomes(plan.victims)
     for key, value in plan.fields.items():
         setattr(report, key, value)
     report.victims = plan.victims
+    report.reporter_phone_e164 = phone_e164(report.reporter["phone"])
     report.severity = counts.severity
     report.dead_count = counts.dead
     report.seriously_injured_count = counts.seriously_injured
@@ -270,7 +284,9 @@ def _apply(
     report.version += 1
     report.updated_at = now
     # received_at is deliberately untouched: the legal time of declaration.
-    if report.severity != old_severity:
+    if (counts.dead, counts.seriously_injured, counts.minor_injury) != old_counts:
+        # The period follows the victims (Law 84/2015 Art. 35.6: 7 days for one seriously
+        # injured, 20 for two or more), not only the severity class.
         follow_report_severity(
             session, principal=principal, report_id=report.id, severity=report.severity
         )
@@ -335,6 +351,7 @@ def version_read(version: ReportVersion) -> ReportVersionRead:
             "note": version.note,
             "changes": version.changes,
             "report": version.snapshot,
+            "warnings": version.snapshot.get("warnings", []),
         }
     )
 

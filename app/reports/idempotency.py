@@ -95,34 +95,47 @@ def claim(
             return None
         except IntegrityError:
             session.rollback()
-        existing = session.get(IdempotencyRecord, (organisation_id, key), populate_existing=True)
-        if existing is None:  # released meanwhile: try again
-            continue
-        if existing.request_hash != digest:
-            raise IdempotencyKeyReused(
-                [
-                    FieldError(
-                        header="Idempotency-Key",
-                        detail="This key was already used with a different request body",
-                    )
-                ]
-            )
-        if existing.state == COMPLETED:
-            assert existing.response_status is not None
-            assert existing.response_body is not None
-            stored = StoredResponse(
-                status=existing.response_status,
-                body=json.loads(existing.response_body),
-                location=existing.location,
-            )
-            session.rollback()  # nothing to write: end the transaction (and free SQLite's lock)
-            return stored
-        if clock.now() - existing.created_at < STALE_CLAIM:
-            raise IdempotentRequestInFlight(
-                "A request with this Idempotency-Key is still being processed; retry later"
-            )
-        release(session, organisation_id=organisation_id, key=key)
+        answer = stored(session, organisation_id=organisation_id, key=key, digest=digest)
+        if answer is not None:
+            return answer
     raise IdempotentRequestInFlight("Could not claim the Idempotency-Key; retry later")
+
+
+def stored(
+    session: Session, *, organisation_id: uuid.UUID, key: str, digest: str
+) -> StoredResponse | None:
+    """The response stored for a used key, or None when the key is free (again; a stale claim
+    is released). 422 when it was used with another body, 409 while its request is in flight.
+    Writes nothing but the release of a stale claim."""
+    existing = session.get(IdempotencyRecord, (organisation_id, key), populate_existing=True)
+    if existing is None:
+        session.rollback()
+        return None
+    if existing.request_hash != digest:
+        raise IdempotencyKeyReused(
+            [
+                FieldError(
+                    header="Idempotency-Key",
+                    detail="This key was already used with a different request body",
+                )
+            ]
+        )
+    if existing.state == COMPLETED:
+        assert existing.response_status is not None
+        assert existing.response_body is not None
+        answer = StoredResponse(
+            status=existing.response_status,
+            body=json.loads(existing.response_body),
+            location=existing.location,
+        )
+        session.rollback()  # nothing to write: end the transaction (and free SQLite's lock)
+        return answer
+    if clock.now() - existing.created_at < STALE_CLAIM:
+        raise IdempotentRequestInFlight(
+            "A request with this Idempotency-Key is still being processed; retry later"
+        )
+    release(session, organisation_id=organisation_id, key=key)
+    return None
 
 
 def complete(

@@ -75,6 +75,8 @@ class Report(Base):
     #: 1 for the report as filed; each amendment adds one.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The reporter's phone in E.164 (``+84...``), beside the number as given in ``reporter``.
+    reporter_phone_e164: Mapped[str | None] = mapped_column(String(16))
     #: The place by the accident's date (contract, Reports: Place): a commune of map 2025 from
     #: 2025-07-01; before, a district of map 2024 and optionally one of its communes.
     commune_code: Mapped[str | None] = mapped_column(String(16))

@@ -16,8 +16,9 @@ from app.reports import amendments, service
 from app.reports.models import Category, Severity
 from app.reports.schemas import ReportCreate, ReportRead
 from app.responses import problems
+from app.routing import ReleasingRoute
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=ReleasingRoute)
 
 Reporter = Annotated[
     Principal, Depends(require(K.enterprise, K.commune_committee, K.district_committee))
@@ -133,8 +134,10 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
     "same order: correct in place, append new ones; none removed). Validated like a new "
     "report (422, pointers into this body). Returns the new version, with "
     "`Location: /api/v1/reports/{id}/versions/{n}`. `received_at` never changes. When the "
-    "severity changes, the investigation's `due_at` is recomputed from the original "
-    "`received_at`, and a `report.amended` notification goes to the report's recipients.\n\n"
+    "victims' counts change, the investigation's `due_at` is recomputed from the original "
+    "`received_at` (Law 84/2015 Art. 35.6; an extension's days are kept). The response "
+    "carries `warnings` for doubtful but accepted data. A `report.amended` notification "
+    "goes to the report's recipients.\n\n"
     "Only the filing organisation may amend: another organisation that can read the report "
     "gets 403, one that cannot gets 404. `Idempotency-Key` is required, with the same "
     "semantics as for POST /reports.",

@@ -112,6 +112,11 @@ class ReporterOut(BaseModel):
     email: str | None
 
 
+class DataWarning(BaseModel):
+    pointer: str = Field(description="JSON Pointer to the doubtful field in the request body")
+    detail: str
+
+
 class ReportRead(BaseModel):
     id: uuid.UUID
     reference: str = Field(description="TNLD-<year>-<6-digit sequence>")
@@ -142,7 +147,16 @@ class ReportRead(BaseModel):
     reporter: ReporterOut
     submitted_by: OrganisationRef
     received_at: Timestamp
-    late: bool = Field(description="Received more than 24 h after it occurred")
+    late: bool = Field(
+        description="Received more than 24 h after it occurred: a fact, not a finding that the "
+        "report was late (Law 84/2015 Art. 34 says 'immediately' and sets no hour count)"
+    )
     investigation_id: uuid.UUID | None
     version: int = Field(description="1 as filed; each amendment adds one")
     updated_at: Timestamp
+    warnings: list[DataWarning] = Field(
+        default_factory=list,
+        description="Doubtful but possible data, accepted (an urgent report is never blocked "
+        "on it): e.g. a national_id whose 4th digit (sex and century) or 5th-6th digits (year "
+        "of birth) disagree with the victim's gender or birth_year. Always present, often empty.",
+    )

@@ -13,11 +13,13 @@ Idempotency (contract, Reports): the key is guarded by a transaction-level advis
 (organisation, key) (tnld takes no other advisory locks). A second request with the same key
 while the first's statement and commit run finds the lock taken and gets 409 at once. If the
 key is already stored, nothing is written and the caller answers from the stored record (replay,
-or 422 for a different body) through the general path in :mod:`app.reports.idempotency`. The
-primary key of ``idempotency_records`` stays the final guard: a duplicate that slips between
-snapshot and lock fails on it, writes nothing, and takes the general path too.
+or 422 for a different body: :func:`app.reports.idempotency.stored`). The primary key of
+``idempotency_records`` stays the final guard: a duplicate that slips between snapshot and lock
+fails on it, writes nothing, and is answered from the stored record too.
 
-SQLite (one writer at a time, no round trips) takes the general path always.
+Every row is written once, with its final reference: each insert takes it from the ``ref`` CTE.
+This is the only way a filing is written on PostgreSQL; SQLite (one writer at a time, no round
+trips) files in steps (app.reports.service).
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _IDEMPOTENCY: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 _IDEMPOTENCY_KEY = _IDEMPOTENCY.primary_key.name
 
+#: The reference field of the stored 201 body before the statement has taken the number
+#: (``idempotency.serialise`` writes ``"key": value``). Only the body's own top-level field can
+#: match: quotes inside any text of the report are escaped (``\"``) in the JSON.
+STAND_IN_FIELD = f'"reference": "{numbering.STAND_IN}"'
+
 _CLAIM = """
 claim_lock AS (
     SELECT pg_try_advisory_xact_lock(CAST(:lock_id AS bigint)) AS taken
@@ -82,7 +89,8 @@ _ROWS = {
         _IDEMPOTENCY,
         "jsonb_populate_record(NULL::idempotency_records, CAST(:idempotency AS jsonb)"
         " || jsonb_build_object('response_body',"
-        " replace(CAST(:response_body AS text), CAST(:placeholder AS text), ref.reference)))",
+        " replace(CAST(:response_body AS text), CAST(:stand_in AS text),"
+        " '\"reference\": \"' || ref.reference || '\"')))",
     ),
     "r": _insert(
         _REPORTS,
@@ -172,7 +180,6 @@ def file_report(
     idempotency_key: str,
     idempotency_row: dict[str, Any],
     response_body: str,
-    placeholder: str,
     year: int,
     report: dict[str, Any],
     communes: list[dict[str, Any]],
@@ -195,7 +202,7 @@ def file_report(
         "prefix": numbering.reference_prefix(year),
         "idempotency": row_json(_IDEMPOTENCY, idempotency_row),
         "response_body": response_body,
-        "placeholder": placeholder,
+        "stand_in": STAND_IN_FIELD,
         "report": row_json(_REPORTS, report),
         "communes": row_json(_REPORT_COMMUNES, communes),
         "investigation": row_json(_INVESTIGATIONS, investigation),

@@ -10,10 +10,11 @@ from app.auth.deps import SessionDep, require
 from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.responses import problems
+from app.routing import ReleasingRoute
 from app.stats import csv_export, service
 from app.stats.schemas import Grouping, StatsRead
 
-router = APIRouter(tags=["statistics"])
+router = APIRouter(tags=["statistics"], route_class=ReleasingRoute)
 
 StatsReader = Annotated[
     Principal,

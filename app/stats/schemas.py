@@ -9,17 +9,28 @@ from app.fields import Timestamp
 
 class Figures(BaseModel):
     reports: int = Field(description="Reports of accidents and incidents that occurred in the year")
-    fatal_accidents: int = Field(description="Reports with at least one dead victim")
-    deaths: int
-    seriously_injured: int
-    technical_incidents: int = Field(description="Serious technical incidents")
+    labour_accidents: int = Field(description="Reports of labour accidents")
+    fatal_accidents: int = Field(description="Labour accidents with at least one dead victim")
+    deaths: int = Field(description="Dead in labour accidents")
+    seriously_injured: int = Field(description="Seriously injured in labour accidents")
+    technical_incidents: int = Field(
+        description="Serious technical incidents (counted apart from labour accidents, Law "
+        "84/2015 Art. 19: one with deaths is not a fatal labour accident)"
+    )
+    technical_incidents_fatal: int = Field(
+        description="Serious technical incidents with at least one dead victim"
+    )
+    technical_incident_deaths: int = Field(description="Dead in serious technical incidents")
+    technical_incident_seriously_injured: int = Field(
+        description="Seriously injured in serious technical incidents"
+    )
     investigations_open: int = Field(description="Investigations open or in progress now")
     investigations_overdue: int = Field(
         description="Investigations open or in progress and past their due_at now"
     )
     investigations_concluded: int = Field(description="Investigations concluded or closed")
     fatal_accidents_concluded: int = Field(
-        description="Fatal accidents whose investigation is concluded or closed"
+        description="Fatal labour accidents whose investigation is concluded or closed"
     )
     fatal_concluded_share: float | None = Field(
         description="fatal_accidents_concluded / fatal_accidents (0..1, 4 decimals); null "

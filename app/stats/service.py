@@ -5,6 +5,10 @@ time), not the year it was received: the province measures accident frequency (p
 fatal accidents 4% fewer every year), and an accident on 31 December reported on 2 January
 belongs to the year it happened. Investigation figures are as of the moment of the request.
 
+Labour accidents and serious technical incidents are counted apart: a technical incident in
+which someone died is not a "fatal labour accident" (Law 84/2015 distinguishes them: Art. 34 for
+accidents, Art. 19 for incidents), and its victims are counted in the incidents' own columns.
+
 Rows are today's units where the map allows (DOMAIN.md, Places): accidents from 2025-07-01 count
 in their commune of map 2025, earlier ones in their district of map 2024 (v1's reports, which
 all have a 2024 district, count there). ``by=district`` rolls the 2025 communes up to the old
@@ -32,7 +36,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import clock
 from app.auth.models import OrganisationKind
@@ -47,10 +51,14 @@ from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 BASIS = "occurred_at (Vietnam time)"
 REPORT_FIGURES = (
     "reports",
+    "labour_accidents",
     "fatal_accidents",
     "deaths",
     "seriously_injured",
     "technical_incidents",
+    "technical_incidents_fatal",
+    "technical_incident_deaths",
+    "technical_incident_seriously_injured",
 )
 INVESTIGATION_FIGURES = (
     "investigations_open",
@@ -77,6 +85,11 @@ def _scope(principal: Principal, *, report_id: Any, district_code: Any) -> Colum
     return false()
 
 
+def _sum_where(column: InstrumentedAttribute[int], condition: ColumnElement[bool]) -> Any:
+    """SUM(column) FILTER (WHERE condition), 0 rather than NULL when no row matches."""
+    return func.coalesce(func.sum(column).filter(condition), 0)
+
+
 def _unit_columns(district_code: Any, commune_code: Any) -> tuple[Any, Any]:
     """The unit a row counts in: its 2024 district while it has one (accidents before
     2025-07-01, and v1's reports), else its commune of map 2025."""
@@ -97,17 +110,23 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
     """
     start, end = year_bounds(year)
     fatal_report = Report.severity == Severity.fatal
+    accident = Report.category == Category.labour_accident
+    incident = Report.category == Category.technical_incident
     report_unit = _unit_columns(Report.district_code, Report.commune_code)
     reports = (
         select(
             *report_unit,
             func.count().label("reports"),
-            func.count().filter(fatal_report).label("fatal_accidents"),
-            func.sum(Report.dead_count).label("deaths"),
-            func.sum(Report.seriously_injured_count).label("seriously_injured"),
-            func.count()
-            .filter(Report.category == Category.technical_incident)
-            .label("technical_incidents"),
+            func.count().filter(accident).label("labour_accidents"),
+            func.count().filter(and_(accident, fatal_report)).label("fatal_accidents"),
+            _sum_where(Report.dead_count, accident).label("deaths"),
+            _sum_where(Report.seriously_injured_count, accident).label("seriously_injured"),
+            func.count().filter(incident).label("technical_incidents"),
+            func.count().filter(and_(incident, fatal_report)).label("technical_incidents_fatal"),
+            _sum_where(Report.dead_count, incident).label("technical_incident_deaths"),
+            _sum_where(Report.seriously_injured_count, incident).label(
+                "technical_incident_seriously_injured"
+            ),
             *(literal(0).label(name) for name in INVESTIGATION_FIGURES),
         )
         .where(
@@ -130,7 +149,13 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
             .label("investigations_overdue"),
             func.count().filter(finished).label("investigations_concluded"),
             func.count()
-            .filter(and_(Investigation.severity == Severity.fatal, finished))
+            .filter(
+                and_(
+                    Investigation.category == Category.labour_accident,
+                    Investigation.severity == Severity.fatal,
+                    finished,
+                )
+            )
             .label("fatal_accidents_concluded"),
         )
         .where(
@@ -155,10 +180,14 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
 @dataclass
 class _Counts:
     reports: int = 0
+    labour_accidents: int = 0
     fatal_accidents: int = 0
     deaths: int = 0
     seriously_injured: int = 0
     technical_incidents: int = 0
+    technical_incidents_fatal: int = 0
+    technical_incident_deaths: int = 0
+    technical_incident_seriously_injured: int = 0
     investigations_open: int = 0
     investigations_overdue: int = 0
     investigations_concluded: int = 0

@@ -19,13 +19,11 @@ from app.people import service as people
 from app.people.schemas import UserCreate
 from app.people.service import Person
 from app.web import vietnamese as vi
-from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form, release_session
+from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 
 ORG_FIELDS = (

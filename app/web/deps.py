@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import AsyncIterator, Callable, Coroutine
+import inspect
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.deps import SessionDep
@@ -107,14 +109,6 @@ async def person_form(request: Request, person: Person) -> Form:
     return form
 
 
-async def release_session(session: SessionDep) -> AsyncIterator[None]:
-    """A page that only read, or answered with a form's errors, ends its transaction here: a
-    page's work commits where it writes, and nothing else stays open (app.db.get_session)."""
-    yield
-    if session.in_transaction():
-        await to_thread.run_sync(session.rollback)
-
-
 def _error_page(status: int, title: str, message: str, person: Person | None = None) -> Response:
     return render(
         "error.html",
@@ -123,8 +117,29 @@ def _error_page(status: int, title: str, message: str, person: Person | None = N
     )
 
 
+def _closing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A page ends its session in the thread that used it (as app.routing.ReleasingRoute does
+    for the API): a page that only read, or answered with a form's errors, rolls back."""
+
+    @functools.wraps(endpoint)  # FastAPI reads the signature through __wrapped__
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    value.close()
+
+    return run
+
+
 class PageRoute(APIRoute):
     """Errors of a page as pages: 303 to the login page, 403 and 404 in Vietnamese."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _closing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -21,7 +21,7 @@ from app.auth.models import OrganisationKind
 from app.errors import Conflict, PreconditionFailed, ValidationProblem
 from app.investigations import service as investigations
 from app.investigations.models import Investigation, InvestigationStatus
-from app.investigations.schemas import InvestigationUpdate
+from app.investigations.schemas import ExtensionCreate, InvestigationUpdate
 from app.notifications import service as notifications
 from app.notifications.models import DeliveryStatus
 from app.pagination import PageParams
@@ -42,15 +42,12 @@ from app.web.deps import (
     PoliceOrInspectorDep,
     check_csrf,
     read_form,
-    release_session,
     role,
 )
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 S = InvestigationStatus
 StatsReaderDep = Annotated[
@@ -298,15 +295,26 @@ def investigation_action(
                 errors["approved_by"] = (
                     "Hãy nhập người phê duyệt: người đứng đầu cơ quan thành lập đoàn điều tra"
                 )
+            days = form.get("days", "").strip()
+            if days and not days.isdigit():
+                errors["days"] = "Số ngày gia hạn phải là một số nguyên"
             if not errors:
-                # The service here takes the reason alone: the approver is recorded with it.
-                investigations.extend_investigation(
-                    session,
-                    principal=person.principal,
-                    investigation_id=iid,
-                    reason=f"{reason} (phê duyệt: {approved_by})",
-                    if_match=if_match,
-                )
+                extension: dict[str, Any] = {"reason": reason, "approved_by": approved_by}
+                if days:
+                    extension["days"] = int(days)
+                try:
+                    extension_data = ExtensionCreate.model_validate(extension)
+                except ValidationError as exc:
+                    for detail in exc.errors():
+                        errors[str(detail["loc"][0])] = "Giá trị không hợp lệ"
+                else:
+                    investigations.extend_investigation(
+                        session,
+                        principal=person.principal,
+                        investigation_id=iid,
+                        data=extension_data,
+                        if_match=if_match,
+                    )
         else:
             body: dict[str, Any] = {}
             if action == "lead_inspector":
@@ -347,11 +355,10 @@ def investigation_action(
         session.rollback()
         for error in problem.errors:
             name = (error.pointer or "/status").strip("/") or "status"
-            errors[name] = (
-                "Hãy nhập kết luận trước khi chuyển sang Đã kết luận"
-                if name == "conclusion"
-                else "Giá trị không hợp lệ"
-            )
+            errors[name] = {
+                "conclusion": "Hãy nhập kết luận trước khi chuyển sang Đã kết luận",
+                "days": "Số ngày gia hạn từ 1 đến thời hạn điều tra luật định",
+            }.get(name, "Giá trị không hợp lệ")
     except Conflict as conflict:
         session.rollback()
         investigation = investigations.get_investigation(

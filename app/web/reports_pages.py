@@ -32,14 +32,11 @@ from app.web.deps import (
     ReporterDep,
     check_csrf,
     read_form,
-    release_session,
 )
 from app.web.receipt import receipt_pdf
 from app.web.templating import render
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 
 #: How long a press of confirm waits for the same answers' filing already under way.

@@ -20,14 +20,11 @@ from app.web.deps import (
     cookie_options,
     login_csrf_cookie_name,
     read_form,
-    release_session,
     session_cookie_name,
 )
 from app.web.templating import render
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=[Depends(release_session)]
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 K = OrganisationKind
 

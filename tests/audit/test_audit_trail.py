@@ -126,8 +126,8 @@ def test_assessment_records_the_new_due_at(
     patch(client, inspectorate, investigation_id, {"assessment_required": True})
     event = of(client, inspectorate, "investigation", investigation_id)[-1]
     assert event["changes"]["due_at"] == {
-        "from": "2026-12-20T10:00:00+07:00",
-        "to": "2027-01-19T10:00:00+07:00",
+        "from": "2026-12-22T00:00:00+07:00",
+        "to": "2027-01-20T00:00:00+07:00",
     }
 
 
@@ -137,13 +137,15 @@ def test_extension_is_audited_with_its_reason(
     investigation_id = file_report(client, enterprise)["investigation_id"]
     client.post(
         f"{API}/investigations/{investigation_id}/extension",
-        json={"reason": "Chờ giám định"},
+        json={"reason": "Chờ giám định", "approved_by": "Giám đốc Sở Nội vụ"},
         headers=inspectorate.headers,
     )
     event = of(client, inspectorate, "investigation", investigation_id)[-1]
     assert event["action"] == "investigation.extended"
     assert event["changes"]["reason"] == "Chờ giám định"
     assert event["changes"]["extended"] == {"from": False, "to": True}
+    assert event["changes"]["approved_by"] == {"from": None, "to": "Giám đốc Sở Nội vụ"}
+    assert event["changes"]["extension_days"] == {"from": None, "to": 30}
 
 
 def test_acknowledgement_is_audited(

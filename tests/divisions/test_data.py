@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from app.divisions.service import divisions, load_folder
+from app.divisions.service import MAP_FILES, divisions, load_folder
 
 BEFORE = date(2025, 6, 30)
 AFTER = date(2025, 7, 1)
@@ -109,7 +109,7 @@ def test_codes_reported_wrong_elsewhere_are_right_here() -> None:
 
 def test_data_files_cite_their_sources() -> None:
     folder = Path(__file__).resolve().parents[2] / "app" / "divisions" / "data"
-    for path in folder.glob("*.json"):
+    for path in folder.glob(MAP_FILES):
         sources = " ".join(json.loads(path.read_text("utf-8"))["sources"])
         for source in ("vietnamadminunits 1.0.4", "1027/CTK-CSCL", "1660/NQ-UBTVQH15"):
             assert source in sources, (path.name, source)
@@ -118,7 +118,7 @@ def test_data_files_cite_their_sources() -> None:
 def test_a_second_province_is_only_data(tmp_path: Path) -> None:
     """A made-up province loads from its own files, beside the real ones, with no code."""
     real = Path(__file__).resolve().parents[2] / "app" / "divisions" / "data"
-    for path in real.glob("*.json"):
+    for path in real.glob(MAP_FILES):
         (tmp_path / path.name).write_text(path.read_text("utf-8"), "utf-8")
     made_up = {
         "map": "2025",

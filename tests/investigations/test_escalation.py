@@ -4,11 +4,12 @@ real webhook receiver gets a signed report.amended notification saying what chan
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
+from app.investigations import periods
 from tests.helpers import Org, idem
 from tests.investigations.support import API, file_report, investigation_of, serious_victims
 from tests.notifications.conftest import Receiver, Recipients, drain
@@ -21,7 +22,9 @@ def test_amend_to_fatal_recomputes_due_at_and_notifies_a_real_receiver(
     received_at = datetime.fromisoformat(report["received_at"])
     inspector = recipients.inspectorate
     before = investigation_of(client, inspector, report)
-    assert datetime.fromisoformat(before["due_at"]) == received_at + timedelta(days=20)
+    assert datetime.fromisoformat(before["due_at"]) == periods.due_at(
+        received_at=received_at, days=20
+    )
 
     victims = [dict(v) for v in report["victims"]]
     victims[1]["outcome"] = "dead"
@@ -34,7 +37,9 @@ def test_amend_to_fatal_recomputes_due_at_and_notifies_a_real_receiver(
 
     after = investigation_of(client, inspector, report)
     assert after["severity"] == "fatal"
-    assert datetime.fromisoformat(after["due_at"]) == received_at + timedelta(days=30)
+    assert datetime.fromisoformat(after["due_at"]) == periods.due_at(
+        received_at=received_at, days=30
+    )
     current = client.get(f"{API}/reports/{report['id']}", headers=enterprise.headers).json()
     assert current["received_at"] == report["received_at"]
 

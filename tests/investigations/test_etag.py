@@ -93,7 +93,7 @@ def test_stale_etag_on_extension_is_412(
     patch(client, inspectorate, investigation_id, {"assessment_required": True})
     response = client.post(
         f"{API}/investigations/{investigation_id}/extension",
-        json={"reason": "Gia hạn"},
+        json={"reason": "Gia hạn", "approved_by": "Giám đốc Sở Nội vụ"},
         headers={**inspectorate.headers, "If-Match": stale},
     )
     assert response.status_code == 412

@@ -27,8 +27,9 @@ def mixed(
     client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
 ) -> dict[str, dict[str, Any]]:
     """Filed one day apart from 2026-11-20 10:00:
-    a fatal in 643 (due 12-20), b serious in 643 (due 12-11), c fatal in 650 (due 12-22),
-    d serious in 650 (due 12-13, in progress), e fatal in 643 (due 12-24, concluded)."""
+    a fatal in 643 (due 12-22 00:00), b serious in 643 (due 12-12 00:00), c fatal in 650 (due
+    12-23 00:00), d serious in 650 (day 20 is Sunday 12-13: due 12-15 00:00, in progress), e
+    fatal in 643 (due 12-25 00:00, concluded)."""
     reports = {}
     specs: dict[str, dict[str, Any]] = {
         "a": {},
@@ -75,7 +76,8 @@ def test_single_get_has_exactly_the_contract_fields(
         "id", "report_id", "reference", "commune_code", "district_code",
         "current_commune_codes", "severity", "status",
         "lead_inspector", "assessment_required", "findings", "conclusion", "opened_at",
-        "due_at", "extended", "overdue", "concluded_at", "updated_at",
+        "due_at", "extended", "extension_days", "approved_by", "overdue", "concluded_at",
+        "updated_at",
     }  # fmt: skip
     assert body.json()["report_id"] == mixed["a"]["id"]
 
@@ -100,11 +102,12 @@ def test_severity_filter(client: TestClient, inspectorate: Org, mixed: dict[str,
 def test_overdue_filter(
     client: TestClient, inspectorate: Org, mixed: dict[str, Any], frozen_clock: Any
 ) -> None:
-    # Now 2026-11-25 10:00; move to 2026-12-12 12:00: b (12-11) is overdue, d (12-13) not yet.
+    # Now 2026-11-25 10:00; move to 2026-12-12 12:00: b (due 12-12 00:00) is overdue, d (due
+    # 12-15 00:00) not yet; then to 12-15 12:00, when d is overdue too.
     frozen_clock.advance(timedelta(days=17, hours=2))
     assert _refs(_list(client, inspectorate, "?overdue=true")) == _refs_of(mixed, "b")
     assert _refs(_list(client, inspectorate, "?overdue=false")) == _refs_of(mixed, "dace")
-    frozen_clock.advance(timedelta(days=1))
+    frozen_clock.advance(timedelta(days=3))
     overdue = _list(client, inspectorate, "?overdue=true&status=open&status=in_progress")
     assert _refs(overdue) == _refs_of(mixed, "bd")
     assert all(item["overdue"] for item in overdue["items"])
@@ -163,3 +166,41 @@ def test_invalid_query_is_422(client: TestClient, inspectorate: Org, query: str)
     response = client.get(f"{API}/investigations{query}", headers=inspectorate.headers)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_investigations_without_a_period_come_last_and_are_never_overdue(
+    client: TestClient,
+    enterprise: Org,
+    inspectorate: Org,
+    mixed: dict[str, Any],
+    frozen_clock: Any,
+) -> None:
+    incident = file_report(client, enterprise, category="technical_incident", victims=[])
+    page = _list(client, inspectorate)
+    assert _refs(page) == [*_refs_of(mixed, "bdace"), incident["reference"]]
+    assert page["items"][-1]["due_at"] is None
+    frozen_clock.advance(timedelta(days=400))
+    assert incident["reference"] in _refs(_list(client, inspectorate, "?overdue=false"))
+    assert incident["reference"] not in _refs(_list(client, inspectorate, "?overdue=true"))
+    open_only = _list(client, inspectorate, "?overdue=false&status=open")
+    assert _refs(open_only) == [incident["reference"]]
+
+
+def test_cursor_pages_through_investigations_without_a_period(
+    client: TestClient, enterprise: Org, inspectorate: Org, mixed: dict[str, Any]
+) -> None:
+    incidents = [
+        file_report(client, enterprise, category="technical_incident", victims=[])["reference"]
+        for _ in range(3)
+    ]
+    seen: list[str] = []
+    query = "?limit=2"
+    while True:
+        page = _list(client, inspectorate, query)
+        seen += _refs(page)
+        if page["next_cursor"] is None:
+            break
+        query = f"?limit=2&cursor={page['next_cursor']}"
+    assert seen[:5] == _refs_of(mixed, "bdace")
+    assert sorted(seen[5:]) == sorted(incidents)
+    assert len(seen) == 8

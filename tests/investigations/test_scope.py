@@ -91,7 +91,7 @@ def test_police_may_not_extend(
     investigation_id = two_districts["643"]["investigation_id"]
     response = client.post(
         f"{API}/investigations/{investigation_id}/extension",
-        json={"reason": "Gia hạn"},
+        json={"reason": "Gia hạn", "approved_by": "Giám đốc Sở Nội vụ"},
         headers=police.headers,
     )
     assert response.status_code == 403

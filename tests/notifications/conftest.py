@@ -83,6 +83,11 @@ class Mailbox:
         self.data_replies: deque[str] = deque()
         #: Addresses to refuse at RCPT, with the reply to give.
         self.refuse: dict[str, str] = {}
+        #: The client address of each message's connection (one per SMTP session).
+        self.peers: list[Any] = []
+        #: Messages at which the server drops the connection instead of answering DATA.
+        self.drop_at: set[int] = set()
+        self._messages = 0
         self._lock = threading.Lock()
 
     async def handle_RCPT(
@@ -98,6 +103,12 @@ class Mailbox:
         assert isinstance(message, EmailMessage)
         mail = Mail(message, list(envelope.rcpt_tos), envelope.mail_from, time.monotonic())
         with self._lock:
+            self._messages += 1
+            self.peers.append(session.peer)
+            if self._messages in self.drop_at:
+                server.transport.close()  # the connection breaks before the answer
+                self.refused.append(mail)
+                return "421 4.4.2 connection dropped"
             if self.data_replies:
                 self.refused.append(mail)
                 return self.data_replies.popleft()

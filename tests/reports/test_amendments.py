@@ -58,13 +58,14 @@ def test_severity_rise_recomputes_due_at_from_the_original_receipt(
     serious: dict[str, Any],
     frozen_clock: Any,
 ) -> None:
-    assert investigation_of(client, inspectorate, serious)["due_at"] == "2026-12-10T10:00:00+07:00"
+    assert investigation_of(client, inspectorate, serious)["due_at"] == "2026-12-11T00:00:00+07:00"
     frozen_clock.advance(timedelta(days=6, hours=3))
     amend(client, enterprise, serious["id"], {"victims": died_in_hospital(serious["victims"])})
     investigation = investigation_of(client, inspectorate, serious)
     assert investigation["severity"] == "fatal"
     assert investigation["opened_at"] == "2026-11-20T10:00:00+07:00"
-    assert investigation["due_at"] == "2026-12-20T10:00:00+07:00"
+    # Day 30 is Sunday 20 December: Monday 21, due at its end (Civil Code Arts. 147-148).
+    assert investigation["due_at"] == "2026-12-22T00:00:00+07:00"
 
 
 def test_severity_rise_keeps_an_extension_and_an_assessment(
@@ -73,11 +74,13 @@ def test_severity_rise_keeps_an_extension_and_an_assessment(
     investigation_id = serious["investigation_id"]
     client.post(
         f"{API}/investigations/{investigation_id}/extension",
-        json={"reason": "Gia hạn"},
+        json={"reason": "Gia hạn", "approved_by": "Giám đốc Sở Nội vụ"},
         headers=inspectorate.headers,
     )
     amend(client, enterprise, serious["id"], {"victims": died_in_hospital(serious["victims"])})
-    assert investigation_of(client, inspectorate, serious)["due_at"] == "2027-01-19T10:00:00+07:00"
+    # The base becomes 30 days and the extension keeps its 20: day 50 is Saturday 9 January
+    # 2027, rolled to Monday 11 January.
+    assert investigation_of(client, inspectorate, serious)["due_at"] == "2027-01-12T00:00:00+07:00"
 
 
 def test_corrected_fatal_to_serious_follows_the_shorter_period(
@@ -96,7 +99,7 @@ def test_corrected_fatal_to_serious_follows_the_shorter_period(
     victims[0]["outcome"] = "seriously_injured"
     response = amend(client, enterprise, report["id"], {"victims": victims, "note": "Nhầm lẫn"})
     assert response.status_code == 201, response.text
-    assert investigation_of(client, inspectorate, report)["due_at"] == "2026-12-10T10:00:00+07:00"
+    assert investigation_of(client, inspectorate, report)["due_at"] == "2026-12-11T00:00:00+07:00"
 
 
 def test_received_at_and_reference_never_change(

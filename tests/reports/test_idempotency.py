@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from app import clock
 from app.db import get_engine, session_factory
-from app.reports import idempotency, single_statement
+from app.reports import idempotency, numbering, single_statement
 from app.reports.models import IdempotencyRecord, Report
 from app.reports.schemas import ReportCreate
 from tests.assertions import assert_problem, row_counts
@@ -244,7 +244,7 @@ def test_request_while_the_key_is_locked_by_another_filing_is_409(
 
 
 @pytest.mark.postgres_only
-def test_stored_response_carries_the_reference_not_the_placeholder(
+def test_stored_response_carries_the_reference_not_the_stand_in(
     client: TestClient, enterprise: Org
 ) -> None:
     first = _post(client, enterprise, "k-1")
@@ -255,7 +255,7 @@ def test_stored_response_carries_the_reference_not_the_placeholder(
     assert record.location == first.headers["Location"]
     assert record.response_body is not None
     assert json.loads(record.response_body) == first.json()
-    assert "PENDING-" not in record.response_body
+    assert numbering.STAND_IN not in record.response_body
 
 
 @pytest.mark.postgres_only

@@ -1,4 +1,4 @@
-"""Reports filed under v1 (a 2024 district whatever the accident's date, as migration 0005
+"""Reports filed under v1 (a 2024 district whatever the accident's date, as migration 0006
 keeps them) stay readable, in scope of today's commune police, and amendable."""
 
 from __future__ import annotations

@@ -135,10 +135,14 @@ def test_cells_starting_like_a_formula_are_neutralised(value: Any, expected: str
 def test_rendered_csv_neutralises_and_quotes_names() -> None:
     zero = Figures(
         reports=0,
+        labour_accidents=0,
         fatal_accidents=0,
         deaths=0,
         seriously_injured=0,
         technical_incidents=0,
+        technical_incidents_fatal=0,
+        technical_incident_deaths=0,
+        technical_incident_seriously_injured=0,
         investigations_open=0,
         investigations_overdue=0,
         investigations_concluded=0,
@@ -166,3 +170,24 @@ def test_rendered_csv_neutralises_and_quotes_names() -> None:
     table = rows(render_csv(stats))
     assert table[1][0] == "'-9"
     assert table[1][1] == '\'=cmd|" /C calc"!A0, "Xã"'
+
+
+def test_csv_counts_labour_accidents_and_technical_incidents_in_their_own_columns(
+    client: TestClient, inspectorate: Org, one_report: None
+) -> None:
+    as_json = client.get(f"{API}/stats?year=2026", headers=inspectorate.headers).json()
+    header, *_, total = rows(
+        client.get(f"{API}/stats?year=2026&format=csv", headers=inspectorate.headers).content
+    )
+    by_header = dict(zip(header, total, strict=True))
+    assert by_header["Số vụ tai nạn lao động"] == str(as_json["total"]["labour_accidents"])
+    assert by_header["Số vụ tai nạn lao động chết người"] == str(
+        as_json["total"]["fatal_accidents"]
+    )
+    for name in (
+        "Số sự cố kỹ thuật nghiêm trọng",
+        "Số sự cố kỹ thuật có người chết",
+        "Số người chết do sự cố kỹ thuật",
+        "Số người bị thương nặng do sự cố kỹ thuật",
+    ):
+        assert by_header[name] == "0"

@@ -13,10 +13,14 @@ from tests.investigations.support import API, file_report, move, serious_victims
 
 ZERO = {
     "reports": 0,
+    "labour_accidents": 0,
     "fatal_accidents": 0,
     "deaths": 0,
     "seriously_injured": 0,
     "technical_incidents": 0,
+    "technical_incidents_fatal": 0,
+    "technical_incident_deaths": 0,
+    "technical_incident_seriously_injured": 0,
     "investigations_open": 0,
     "investigations_overdue": 0,
     "investigations_concluded": 0,
@@ -36,9 +40,11 @@ def year_of_reports(
     """All received 2026-11-20 10:00; the clock then moves to 2026-12-15 10:00.
 
     24121 (Phường Tân Lập, old district 643): A fatal (2 dead, 1 seriously injured),
-         concluded; B serious (2), open, overdue; C technical incident on 2026-01-01 00:30
-         Vietnam time, open, overdue.
-    24343 (Xã Krông Năng, old 650): D fatal (1 dead), in progress, due 12-20 (not overdue);
+         concluded; B serious (2), open, overdue (due 12-11 00:00); C technical incident
+         without victims on 2026-01-01 00:30 Vietnam time, open, no statutory period (never
+         overdue).
+    24343 (Xã Krông Năng, old 650): D fatal (1 dead), in progress, due 12-22 00:00 (not
+         overdue);
          E fatal (1 dead) on 2025-12-31 23:30 Vietnam time: counts for 2025.
     24280 (Xã Cư M'gar, old 648): F serious (3), closed.
     """
@@ -89,13 +95,15 @@ def by_code(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 FIGURES_643 = {
+    **ZERO,
     "reports": 3,
+    "labour_accidents": 2,
     "fatal_accidents": 1,
     "deaths": 2,
     "seriously_injured": 3,
     "technical_incidents": 1,
     "investigations_open": 2,
-    "investigations_overdue": 2,
+    "investigations_overdue": 1,
     "investigations_concluded": 1,
     "fatal_accidents_concluded": 1,
     "fatal_concluded_share": 1.0,
@@ -103,12 +111,19 @@ FIGURES_643 = {
 FIGURES_650 = {
     **ZERO,
     "reports": 1,
+    "labour_accidents": 1,
     "fatal_accidents": 1,
     "deaths": 1,
     "investigations_open": 1,
     "fatal_concluded_share": 0.0,
 }
-FIGURES_648 = {**ZERO, "reports": 1, "seriously_injured": 3, "investigations_concluded": 1}
+FIGURES_648 = {
+    **ZERO,
+    "reports": 1,
+    "labour_accidents": 1,
+    "seriously_injured": 3,
+    "investigations_concluded": 1,
+}
 
 
 def test_province_figures_per_commune_of_the_2025_map(
@@ -127,13 +142,15 @@ def test_province_figures_per_commune_of_the_2025_map(
 
 def test_province_total(client: TestClient, inspectorate: Org, year_of_reports: None) -> None:
     assert stats(client, inspectorate)["total"] == {
+        **ZERO,
         "reports": 5,
+        "labour_accidents": 4,
         "fatal_accidents": 2,
         "deaths": 3,
         "seriously_injured": 6,
         "technical_incidents": 1,
         "investigations_open": 3,
-        "investigations_overdue": 2,
+        "investigations_overdue": 1,
         "investigations_concluded": 2,
         "fatal_accidents_concluded": 1,
         "fatal_concluded_share": 0.5,
@@ -233,8 +250,9 @@ def test_the_year_of_the_reform_has_both_maps(
 def test_overdue_follows_the_clock(
     client: TestClient, inspectorate: Org, year_of_reports: None, frozen_clock: Any
 ) -> None:
-    frozen_clock.freeze(datetime.fromisoformat("2026-12-21T10:00:00+07:00"))
-    assert stats(client, inspectorate)["total"]["investigations_overdue"] == 3
+    # B (due 12-11 00:00) and D (due 12-22 00:00); C has no statutory period.
+    frozen_clock.freeze(datetime.fromisoformat("2026-12-22T10:00:00+07:00"))
+    assert stats(client, inspectorate)["total"]["investigations_overdue"] == 2
 
 
 @pytest.mark.parametrize("kind", ["enterprise", "admin"])
@@ -249,3 +267,27 @@ def test_other_roles_get_403(
 def test_invalid_query_is_422(client: TestClient, inspectorate: Org, query: str) -> None:
     response = client.get(f"{API}/stats{query}", headers=inspectorate.headers)
     assert response.status_code == 422
+
+
+def test_technical_incidents_with_victims_are_counted_apart_from_labour_accidents(
+    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    incident = file_report(
+        client,
+        enterprise,
+        category="technical_incident",
+        commune_code="24540",  # Xã Ea Ning (old district 657)
+        occurred_at="2026-10-01T08:00:00+07:00",
+        victims=[dead("T1"), victim(national_id=None, outcome="seriously_injured")],
+    )
+    move(client, inspectorate, incident["investigation_id"], "in_progress", "concluded")
+    figures = by_code(stats(client, inspectorate))["24540"]
+    assert figures == {
+        **ZERO,
+        "reports": 1,
+        "technical_incidents": 1,
+        "technical_incidents_fatal": 1,
+        "technical_incident_deaths": 1,
+        "technical_incident_seriously_injured": 1,
+        "investigations_concluded": 1,
+    }

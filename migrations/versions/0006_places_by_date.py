@@ -1,8 +1,8 @@
 """places by the accident's date (the 2025 reform): report and investigation communes,
 organisation areas
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 
 Existing reports were filed under v1, which knew only the 2024 districts: each keeps its
@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql
 
 from app.divisions.service import divisions
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
