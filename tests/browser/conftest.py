@@ -31,7 +31,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason} (apt-get install chromium fonts-noto-core)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
@@ -39,6 +39,8 @@ def browser() -> Iterator[Any]:
         _unavailable("Playwright for Python is not installed")
     if not CHROMIUM.exists():
         _unavailable(f"Chromium is not installed at {CHROMIUM}")
+    # Module-scoped: Playwright's sync API runs an event loop in this thread until it is
+    # stopped, and later tests call asyncio.run() (the delivery worker).
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
