@@ -144,7 +144,7 @@ def test_bad_receiver_ends_in_time_alone_and_is_never_sent_twice_at_once(
     error: str,
     configure: Configure,
 ) -> None:
-    police = orgs.create("police", district_code="643", webhook_url=bad_receiver.url)
+    police = orgs.create("police", commune_code="24121", webhook_url=bad_receiver.url)
     orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate"))
     configure(
         webhook_timeout_seconds=str(DEADLINE),
@@ -195,7 +195,7 @@ def test_a_hanging_recipient_takes_only_its_share_of_the_senders(
     hanging = BadReceiver(never_answers)
     hanging.start()
     try:
-        orgs.create("police", district_code="643", webhook_url=hanging.url)
+        orgs.create("police", commune_code="24121", webhook_url=hanging.url)
         orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate"))
         configure(webhook_timeout_seconds=str(DEADLINE), worker_poll_seconds="0.05")
         for _ in range(20):

@@ -22,7 +22,7 @@ REPORTS = 4
 
 
 def by_email(orgs: OrgFactory) -> None:
-    orgs.create("police", district_code="643", notify_emails=[POLICE_EMAIL])
+    orgs.create("police", commune_code="24121", notify_emails=[POLICE_EMAIL])
     orgs.create("inspectorate", notify_emails=[INSPECTORATE_EMAIL])
 
 

@@ -91,7 +91,7 @@ def served(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
 @pytest.fixture
 def hooked(orgs: OrgFactory, receiver: Receiver) -> Recipients:
     return Recipients(
-        police=orgs.create("police", district_code="643", webhook_url=receiver.url("/police")),
+        police=orgs.create("police", commune_code="24121", webhook_url=receiver.url("/police")),
         inspectorate=orgs.create("inspectorate", webhook_url=receiver.url("/inspectorate")),
     )
 
