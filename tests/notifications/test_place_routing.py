@@ -85,7 +85,7 @@ def test_the_provincial_police_receives_every_report(
 def test_a_legacy_district_police_receives_its_2024_district_only(
     client: TestClient, orgs: OrgFactory, enterprise: Org
 ) -> None:
-    district = orgs.create("police", commune_code="24121", notify_emails=["h643@tnld.test"])
+    district = orgs.create("police", district_code="643", notify_emails=["h643@tnld.test"])
     old = filed(client, enterprise, old_place())
     new = filed(client, enterprise, report_body())
     assert district.id in recipient_ids(notified(client, enterprise, old))

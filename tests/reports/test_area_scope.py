@@ -46,7 +46,7 @@ def world(client: TestClient, orgs: OrgFactory, enterprise: Org, inspectorate: O
         "commune_police_24121": orgs.create("police", commune_code="24121", **channel),
         "commune_police_24561": orgs.create("police", commune_code="24561", **channel),
         "provincial_police": orgs.create("police", province_code="66", **channel),
-        "district_police_643": orgs.create("police", commune_code="24121", **channel),
+        "district_police_643": orgs.create("police", district_code="643", **channel),
         "commune_committee_24121": orgs.create("commune_committee", commune_code="24121"),
         "district_committee_643": orgs.create("district_committee", district_code="643"),
         "inspectorate": inspectorate,
