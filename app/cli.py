@@ -1,4 +1,5 @@
-"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | backup | restore | demo."""
+"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | create-user | backup |
+restore | demo."""
 
 from __future__ import annotations
 
@@ -88,6 +89,38 @@ def _bootstrap_admin(args: argparse.Namespace) -> None:
     print(raw_key)
 
 
+def _create_user(args: argparse.Namespace) -> None:
+    import uuid
+
+    from app.db import session_factory
+    from app.errors import Problem
+    from app.migrations import upgrade
+    from app.people.service import create_user, generate_password
+
+    upgrade()
+    try:
+        organisation_id = uuid.UUID(args.organisation)
+    except ValueError:
+        print("tnld: --organisation must be an organisation's id (a UUID)", file=sys.stderr)
+        raise SystemExit(2) from None
+    password = generate_password()
+    with session_factory()() as session:
+        try:
+            user = create_user(
+                session,
+                actor=None,
+                organisation_id=organisation_id,
+                email=args.email,
+                full_name=args.name,
+                password=password,
+            )
+        except Problem as problem:
+            print(f"tnld: {problem.detail}", file=sys.stderr)
+            raise SystemExit(1) from None
+    print(f"person {user.id} ({user.email}) of organisation {organisation_id}; password:")
+    print(password)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from app.demo import seed_demo
     from app.migrations import upgrade
@@ -160,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="load a backup into an empty database")
     restore.add_argument("--from", dest="source", required=True, metavar="FILE")
     restore.set_defaults(handler=_restore)
+    create_user = commands.add_parser(
+        "create-user",
+        help="create a person of an organisation (web login) and print a generated password",
+    )
+    create_user.add_argument("--organisation", required=True, help="the organisation's id")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name", required=True)
+    create_user.set_defaults(handler=_create_user)
 
     demo = commands.add_parser(
         "demo", help="on an empty database, create demo organisations and print their keys"

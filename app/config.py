@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     ack_escalation: str = "2h"
     #: When, in Vietnam time on each working day, the labour authority gets the deadline digest.
     deadline_digest_at: str = "07:00"
+    #: Failed logins allowed per account and per client address in 15 minutes (0: no limit).
+    login_attempts: int = Field(default=5, ge=0)
+    #: A web session ends after this long without a request, and in any case this long after
+    #: the login (OWASP Session Management: idle and absolute timeouts).
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    #: Argon2id cost: ``standard`` (RFC 9106's second recommended option, 64 MiB, 3 passes);
+    #: ``fast`` is for test suites only and is refused in production.
+    password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a cost, not a secret
 
     @field_validator("retry_schedule")
     @classmethod
@@ -124,6 +133,12 @@ class Settings(BaseSettings):
                     "TNLD_SECRET_KEY must be set to a strong random value "
                     f"(at least {MIN_SECRET_KEY_LENGTH} characters) in production"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _production_hashes_passwords_properly(self) -> Settings:
+        if self.env == "production" and self.password_hashing != "standard":  # noqa: S105
+            raise ValueError("TNLD_PASSWORD_HASHING=fast is for tests only, not production")
         return self
 
     @property

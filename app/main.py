@@ -23,9 +23,11 @@ from app.notifications.router import router as notifications_router
 from app.ops.metrics import Metrics
 from app.ops.middleware import RequestTelemetry
 from app.ops.router import router as ops_router
+from app.people.router import router as people_router
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.stats.router import router as stats_router
+from app.web.router import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -51,6 +53,7 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 API_ROUTERS = (
     divisions_router,
     auth_router,
+    people_router,
     reports_router,
     notifications_router,
     investigations_router,
@@ -93,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(ops_router)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    install_pages(app)
     _document_common_problems(app)
     return app
 

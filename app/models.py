@@ -13,6 +13,7 @@ from app.notifications.models import (
     NotificationEvent,
 )
 from app.ops.models import WorkerHeartbeat
+from app.people.models import LoginFailure, User, WebSession
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
 __all__ = [
@@ -26,10 +27,13 @@ __all__ = [
     "Escalation",
     "IdempotencyRecord",
     "Investigation",
+    "LoginFailure",
     "NotificationEvent",
     "Organisation",
     "Report",
     "ReportSequence",
     "ReportVersion",
+    "User",
+    "WebSession",
     "WorkerHeartbeat",
 ]

@@ -23,6 +23,8 @@ TEST_DATABASE_URL = os.environ.get("TNLD_TEST_DATABASE_URL") or f"sqlite:///{_TM
 os.environ["TNLD_DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["TNLD_SECRET_KEY"] = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 os.environ["TNLD_EMBEDDED_WORKER"] = "false"
+# Argon2id at full cost takes 64 MiB and a good part of a second per hash: cheap in tests only.
+os.environ["TNLD_PASSWORD_HASHING"] = "fast"
 os.environ["TNLD_MAIL_DIR"] = str(_TMP / "mail")
 os.environ.pop("TNLD_SMTP_HOST", None)
 os.environ.pop("TNLD_ENV", None)
