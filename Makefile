@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format bench-intake bench-notify bench-burst bench-queries clean
+.PHONY: install run test lint format bench-intake bench-notify bench-burst bench-queries bench-metrics clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-burst: install
 
 bench-queries: install
 	$(BIN)/python bench/queries.py
+
+bench-metrics: install
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

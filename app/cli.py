@@ -1,13 +1,19 @@
-"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | demo."""
+"""The ``tnld`` command: serve | worker | migrate | bootstrap-admin | create-user | backup |
+restore | demo."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import tempfile
 
 from pydantic import ValidationError
+
+#: prometheus_client's multiprocess mode: where each server process writes its counters.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -17,8 +23,12 @@ def _serve(args: argparse.Namespace) -> None:
     from app.http_guard import GuardedHttpToolsProtocol
     from app.migrations import upgrade
     from app.notifications.supervisor import WorkerSupervisor
+    from app.ops.logs import uvicorn_log_config
 
     upgrade()
+    if args.workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        # Request metrics of every server process, summed at scrape (app.ops.metrics).
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="tnld-metrics-")
     # The delivery worker runs in its own process (app.notifications.supervisor), one for all
     # server processes.
     supervisor = WorkerSupervisor() if get_settings().embedded_worker else None
@@ -37,6 +47,10 @@ def _serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            log_config=uvicorn_log_config(get_settings().effective_log_format),
+            # Each request is logged once by tnld (app.ops.middleware), with its route template
+            # rather than the raw path and query, which could carry anything a client put there.
+            access_log=False,
             proxy_headers=True,
             # Headers over 16 KiB → 431; unfinished after 10 s → closed (app.http_guard).
             http=GuardedHttpToolsProtocol,
@@ -79,12 +93,72 @@ def _bootstrap_admin(args: argparse.Namespace) -> None:
     print(raw_key)
 
 
+def _create_user(args: argparse.Namespace) -> None:
+    import uuid
+
+    from app.db import session_factory
+    from app.errors import Problem
+    from app.migrations import upgrade
+    from app.people.service import create_user, generate_password
+
+    upgrade()
+    try:
+        organisation_id = uuid.UUID(args.organisation)
+    except ValueError:
+        print("tnld: --organisation must be an organisation's id (a UUID)", file=sys.stderr)
+        raise SystemExit(2) from None
+    password = generate_password()
+    with session_factory()() as session:
+        try:
+            user = create_user(
+                session,
+                actor=None,
+                organisation_id=organisation_id,
+                email=args.email,
+                full_name=args.name,
+                password=password,
+            )
+        except Problem as problem:
+            print(f"tnld: {problem.detail}", file=sys.stderr)
+            raise SystemExit(1) from None
+    print(f"person {user.id} ({user.email}) of organisation {organisation_id}; password:")
+    print(password)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from app.demo import seed_demo
     from app.migrations import upgrade
 
     upgrade()
     seed_demo(base_url=f"http://{args.host}:{args.port}")
+
+
+def _backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.ops.backup import BackupError, backup
+
+    try:
+        backup(url=get_settings().database_url, to=Path(args.to))
+    except BackupError as exc:
+        print(f"tnld backup: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"backup written to {args.to}")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from app.config import get_settings
+    from app.ops.backup import BackupError, restore
+
+    try:
+        restore(url=get_settings().database_url, source=Path(args.source))
+    except BackupError as exc:
+        print(f"tnld restore: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"restored {args.source}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.add_argument("--name", required=True)
     bootstrap.set_defaults(handler=_bootstrap_admin)
 
+    backup = commands.add_parser(
+        "backup", help="write a consistent copy of the database (while the service runs)"
+    )
+    backup.add_argument("--to", required=True, metavar="FILE")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser("restore", help="load a backup into an empty database")
+    restore.add_argument("--from", dest="source", required=True, metavar="FILE")
+    restore.set_defaults(handler=_restore)
+    create_user = commands.add_parser(
+        "create-user",
+        help="create a person of an organisation (web login) and print a generated password",
+    )
+    create_user.add_argument("--organisation", required=True, help="the organisation's id")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name", required=True)
+    create_user.set_defaults(handler=_create_user)
+
     demo = commands.add_parser(
         "demo", help="on an empty database, create demo organisations and print their keys"
     )
@@ -130,10 +222,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from app.config import get_settings
 
-        get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         from app.config import describe
 
         print(f"tnld: invalid settings:\n{describe(exc)}", file=sys.stderr)
         raise SystemExit(2) from None
+    from app.ops.logs import configure
+
+    configure(settings.effective_log_format)
     args.handler(args)

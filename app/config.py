@@ -109,6 +109,27 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = Field(default=64, ge=1)
     admission_wait_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    # Operations (CONTRACT.md, Operations; README.md, Operations).
+    #: Bearer token for ``GET /metrics``; unset: only callers on the loopback interface.
+    metrics_token: SecretStr | None = None
+    #: ``json`` (one object per line) or ``text``; default: json in production, else text.
+    log_format: Literal["json", "text"] | None = None
+    #: How long idempotency records are kept (the contract: at least 24 hours).
+    idempotency_ttl: str = "7d"
+    #: A fatal report's labour-authority notice not acknowledged after this is sent again.
+    ack_escalation: str = "2h"
+    #: When, in Vietnam time on each working day, the labour authority gets the deadline digest.
+    deadline_digest_at: str = "07:00"
+    #: Failed logins allowed per account and per client address in 15 minutes (0: no limit).
+    login_attempts: int = Field(default=5, ge=0)
+    #: A web session ends after this long without a request, and in any case this long after
+    #: the login (OWASP Session Management: idle and absolute timeouts).
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    #: Argon2id cost: ``standard`` (RFC 9106's second recommended option, 64 MiB, 3 passes);
+    #: ``fast`` is for test suites only and is refused in production.
+    password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a cost, not a secret
+
     @field_validator("retry_schedule")
     @classmethod
     def _check_schedule(cls, value: str) -> str:
@@ -136,6 +157,27 @@ class Settings(BaseSettings):
                 raise ValueError("must be e.g. 120/minute, or 0 for no limit") from None
         return value
 
+    @field_validator("idempotency_ttl")
+    @classmethod
+    def _check_idempotency_ttl(cls, value: str) -> str:
+        (ttl,) = parse_retry_schedule(value)
+        if ttl < timedelta(hours=24):
+            raise ValueError("TNLD_IDEMPOTENCY_TTL must be at least 24h (CONTRACT.md, Operations)")
+        return value
+
+    @field_validator("deadline_digest_at")
+    @classmethod
+    def _check_digest_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("TNLD_DEADLINE_DIGEST_AT must be a time of day such as 07:00")
+        return value
+
+    @field_validator("ack_escalation")
+    @classmethod
+    def _check_ack_escalation(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
     @field_validator("smtp_host", "smtp_username")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -152,6 +194,12 @@ class Settings(BaseSettings):
                     f"key at least {MIN_SECRET_KEY_LENGTH} characters, at least 10 different "
                     "characters, and not a repeated pattern"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _production_hashes_passwords_properly(self) -> Settings:
+        if self.env == "production" and self.password_hashing != "standard":  # noqa: S105
+            raise ValueError("TNLD_PASSWORD_HASHING=fast is for tests only, not production")
         return self
 
     def secret_keys_text(self) -> list[str]:
@@ -175,6 +223,20 @@ class Settings(BaseSettings):
     @property
     def retry_delays(self) -> list[timedelta]:
         return parse_retry_schedule(self.retry_schedule)
+
+    @property
+    def idempotency_keep(self) -> timedelta:
+        return parse_retry_schedule(self.idempotency_ttl)[0]
+
+    @property
+    def ack_escalation_after(self) -> timedelta:
+        return parse_retry_schedule(self.ack_escalation)[0]
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "production" else "text"
 
     @property
     def effective_smtp_port(self) -> int:

@@ -1,5 +1,6 @@
 """Demo data for a first run (``make run``): on an empty database, one organisation of each
-kind and their keys, and a ready ``curl`` line that files a report."""
+kind with a key and one person (web login) each, and a ready ``curl`` line that files a
+report."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.auth.models import Organisation, OrganisationKind
 from app.auth.schemas import OrganisationCreate
 from app.auth.service import create_organisation, issue_api_key
 from app.db import session_factory
+from app.people.service import create_user, generate_password
 
 K = OrganisationKind
 
@@ -49,6 +51,16 @@ DEMO_ORGANISATIONS = [
     },
 ]
 
+#: The start of each demo person's e-mail address.
+DEMO_LOGINS = {
+    K.admin: "quantri",
+    K.enterprise: "doanhnghiep",
+    K.commune_committee: "ubndxa",
+    K.district_committee: "ubndhuyen",
+    K.police: "congan",
+    K.inspectorate: "sonoivu",
+}
+
 #: A 2026 accident in a commune of map 2025 (24121 Phường Tân Lập, Tỉnh Đắk Lắk).
 SAMPLE_REPORT = {
     "category": "labour_accident",
@@ -77,7 +89,8 @@ def seed_demo(*, base_url: str) -> None:
             print("tnld demo: the database already has organisations; no demo data added.")
             return
         keys: list[tuple[str, str, str]] = []
-        for spec in DEMO_ORGANISATIONS:
+        people: list[tuple[str, str, str]] = []
+        for number, spec in enumerate(DEMO_ORGANISATIONS, start=1):
             organisation = create_organisation(
                 session, actor=None, data=OrganisationCreate.model_validate(spec)
             )
@@ -85,11 +98,26 @@ def seed_demo(*, base_url: str) -> None:
                 session, actor=None, organisation_id=organisation.id, label="demo"
             )
             keys.append((organisation.kind.value, organisation.name, raw_key))
+            email = f"{DEMO_LOGINS[organisation.kind]}{number}@demo.tnld.test"
+            password = generate_password()
+            create_user(
+                session,
+                actor=None,
+                organisation_id=organisation.id,
+                email=email,
+                full_name=f"Người dùng demo {number}",
+                password=password,
+            )
+            people.append((email, password, organisation.name))
 
     width = max(len(kind) for kind, _, _ in keys)
     print("\n=== tnld demo organisations (keys are shown only now) ===")
     for kind, name, raw_key in keys:
         print(f"  {kind:<{width}}  {raw_key}  {name}")
+    print(f"\n=== People: log in at {base_url}/dang-nhap (passwords are shown only now) ===")
+    email_width = max(len(email) for email, _, _ in people)
+    for email, password, name in people:
+        print(f"  {email:<{email_width}}  {password}  {name}")
     enterprise_key = next(k for kind, _, k in keys if kind == "enterprise")
     body = json.dumps(SAMPLE_REPORT, ensure_ascii=False)
     print("\nFile a report as the enterprise:\n")

@@ -21,11 +21,16 @@ from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
 from app.notifications.router import router as notifications_router
+from app.ops.metrics import Metrics
+from app.ops.middleware import RequestTelemetry
+from app.ops.router import router as ops_router
+from app.people.router import router as people_router
 from app.query_guard import QueryGuard
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.security_headers import SecurityHeaders
 from app.stats.router import router as stats_router
+from app.web.router import install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -51,6 +56,7 @@ All errors are RFC 9457 `application/problem+json`. Authenticate with
 API_ROUTERS = (
     divisions_router,
     auth_router,
+    people_router,
     reports_router,
     notifications_router,
     investigations_router,
@@ -90,12 +96,17 @@ def create_app() -> FastAPI:
         wait_seconds=settings.admission_wait_seconds,
     )
     app.add_middleware(QueryGuard)
-    # Outermost: every answer, refusals included, carries the security headers.
+    # Every answer, refusals included, carries the security headers.
     app.add_middleware(SecurityHeaders)
+    # Outermost: every request gets its id, log line and metrics, even one refused above.
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     app.include_router(health_router)
+    app.include_router(ops_router)
     install_docs(app, settings)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    install_pages(app)
     _document_common_problems(app)
     return app
 

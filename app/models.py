@@ -4,20 +4,36 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Organisation
 from app.db import Base
 from app.investigations.models import Investigation
-from app.notifications.models import Delivery, DeliveryAttempt, NotificationEvent
+from app.notifications.models import (
+    DeadlineAlert,
+    DeadlineDigest,
+    Delivery,
+    DeliveryAttempt,
+    Escalation,
+    NotificationEvent,
+)
+from app.ops.models import WorkerHeartbeat
+from app.people.models import LoginFailure, User, WebSession
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "DeadlineAlert",
+    "DeadlineDigest",
     "Delivery",
     "DeliveryAttempt",
+    "Escalation",
     "IdempotencyRecord",
     "Investigation",
+    "LoginFailure",
     "NotificationEvent",
     "Organisation",
     "Report",
     "ReportSequence",
     "ReportVersion",
+    "User",
+    "WebSession",
+    "WorkerHeartbeat",
 ]

@@ -4,7 +4,7 @@ A webhook secret must be retrievable (tnld signs with it), so it cannot be hashe
 key: it is encrypted (AES-256-GCM, from ``cryptography``) under a key derived from the current
 ``TNLD_SECRET_KEY``, and decrypted with any key of the ring. A copy of the database alone does
 not yield the secrets. Values written before encryption (they start with ``whsec_``) are read
-as they are until migration 0007 has encrypted them.
+as they are until migration 0009 has encrypted them.
 
 What is sealed is the secret's 32 random bytes (``whsec_`` + base64 of them is rebuilt when
 read): ``s1.`` + base64url(nonce, ciphertext, tag) is 83 characters, within the column.

@@ -29,6 +29,8 @@ os.environ["TNLD_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
 # make one test depend on how many requests the tests before it made.
 os.environ["TNLD_RATE_LIMIT_WRITES"] = "0"
 os.environ["TNLD_RATE_LIMIT_READS"] = "0"
+# Argon2id at full cost takes 64 MiB and a good part of a second per hash: cheap in tests only.
+os.environ["TNLD_PASSWORD_HASHING"] = "fast"
 os.environ["TNLD_MAIL_DIR"] = str(_TMP / "mail")
 os.environ.pop("TNLD_SMTP_HOST", None)
 os.environ.pop("TNLD_ENV", None)

@@ -443,7 +443,7 @@ def test_upgrade_encrypts_stored_webhook_secrets_and_downgrade_restores_them(
     from app.sealed import SEALED_PREFIX, unseal
 
     engine = fresh.new()
-    _run(engine, "upgrade", "0006")
+    _run(engine, "upgrade", "0008")
     plain = "whsec_" + "QUJD" * 11
     with engine.begin() as connection:
         connection.execute(
@@ -458,12 +458,12 @@ def test_upgrade_encrypts_stored_webhook_secrets_and_downgrade_restores_them(
                 "now": "2026-11-20 03:00:00",
             },
         )
-    _run(engine, "upgrade", "0007")
+    _run(engine, "upgrade", "0009")
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT webhook_secret FROM organisations")).scalar_one()
     assert stored.startswith(SEALED_PREFIX)
     assert unseal(stored) == plain
-    _run(engine, "downgrade", "0006")
+    _run(engine, "downgrade", "0008")
     with engine.connect() as connection:
         restored = connection.execute(text("SELECT webhook_secret FROM organisations")).scalar_one()
     assert restored == plain

@@ -14,6 +14,7 @@ from app.auth.principal import Principal
 from app.auth.service import authenticate
 from app.db import get_session, lookup_session
 from app.errors import Forbidden, Unauthenticated
+from app.ops.logs import note_principal
 from app.ratelimit import limiter
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -41,6 +42,7 @@ def current_principal(
         # the guesser its address's allowance).
         limits.hit(method=request.method, identity=f"addr:{client_address(request)}")
         raise
+    note_principal(organisation_id=principal.organisation_id, api_key_id=principal.api_key_id)
     limits.hit(method=request.method, identity=f"key:{principal.api_key_id}")
     return principal
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
@@ -104,11 +104,16 @@ def _place(report: dict[str, Any]) -> str:
 
 
 def subject(job: Job) -> str:
+    if job.event_type == "investigation.deadline":
+        return _digest_subject(job.payload)
     report = job.payload
     what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
     if report.get("dead_count", 0) > 0:
         what += " chết người"
     prefix = "Cập nhật báo cáo" if job.event_type == "report.amended" else "Thông báo"
+    if job.event_type == "report.unacknowledged":
+        # Sent again: the labour authority has not acknowledged the first notice (escalation.py).
+        prefix = "CHƯA XÁC NHẬN - Nhắc lại thông báo"
     return f"[{report['reference']}] {prefix}: {what} tại {in_sentence(_place_name(report))}"
 
 
@@ -199,7 +204,36 @@ def _heading(category: str) -> list[str]:
     ]
 
 
+def _digest_subject(digest: dict[str, Any]) -> str:
+    day = date.fromisoformat(digest["date"]).strftime("%d/%m/%Y")
+    return (
+        f"Nhắc hạn điều tra {day}: {len(digest['due_soon'])} sắp đến hạn, "
+        f"{len(digest['overdue'])} quá hạn"
+    )
+
+
+def _digest_body(digest: dict[str, Any]) -> str:
+    """The deadline digest (app.ops.digest): references, places and deadlines, no one's name."""
+    lines = [
+        "Danh sách các cuộc điều tra tai nạn lao động cần lưu ý về thời hạn điều tra "
+        "(Luật An toàn, vệ sinh lao động 2015, Điều 35).",
+        "",
+    ]
+    for key, title in (
+        ("overdue", "Đã quá hạn"),
+        ("due_soon", "Đến hạn trong 3 ngày làm việc tới"),
+    ):
+        items = digest.get(key) or []
+        lines.append(f"{title}: {len(items)}")
+        for item in items:
+            lines.append(f"- {item['reference']} — {_place(item)} — hạn: {_time(item['due_at'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def body(job: Job) -> str:
+    if job.event_type == "investigation.deadline":
+        return _digest_body(job.payload)
     report = job.payload
     reporter = report.get("reporter") or {}
     lines: list[str] = []
@@ -288,5 +322,6 @@ def build_message(job: Job, *, sender: str) -> Message:
     message["Date"] = format_datetime(job.event_created_at)
     message["Message-ID"] = message_id(job.delivery_id, sender)
     message["Auto-Submitted"] = "auto-generated"
-    message["X-TNLD-Reference"] = str(job.payload["reference"])
+    if "reference" in job.payload:  # the deadline digest is about several reports
+        message["X-TNLD-Reference"] = str(job.payload["reference"])
     return message

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import OrganisationKind
@@ -33,7 +33,8 @@ class NotificationEvent(Base):
     __tablename__ = "notification_events"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    #: Null for an event about no single report (the deadline digest, app.ops.digest).
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"), index=True)
     type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -46,7 +47,8 @@ class Delivery(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notification_events.id"))
-    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"))
+    #: Null for the deadline digest, which is about no single report.
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"))
     #: Null for an unroutable delivery (no police organisation covers the district).
     recipient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     recipient_name: Mapped[str] = mapped_column(String(200))
@@ -78,6 +80,8 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_report", "report_id", "created_at"),
         Index("ix_deliveries_recipient", "recipient_id"),
+        # Metrics count deliveries incrementally, by creation time (app.ops.metrics).
+        Index("ix_deliveries_created_at", "created_at"),
     )
 
 
@@ -98,3 +102,38 @@ class DeliveryAttempt(Base):
     response: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class Escalation(Base):
+    """A report whose labour-authority notification was sent again, unacknowledged
+    (app.notifications.escalation): the primary key makes it once per report."""
+
+    __tablename__ = "escalations"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineDigest(Base):
+    """The deadline digest of one Vietnam working day: its primary key makes it one per day,
+    whatever the number of workers and restarts (app.ops.digest)."""
+
+    __tablename__ = "deadline_digests"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Null when nothing was due: no digest was sent that day.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notification_events.id"))
+
+
+class DeadlineAlert(Base):
+    """An investigation listed in a digest under one threshold (``due_soon``, ``overdue``):
+    each investigation is alerted once per threshold."""
+
+    __tablename__ = "deadline_alerts"
+
+    investigation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("investigations.id"), primary_key=True
+    )
+    threshold: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)

@@ -27,7 +27,7 @@ UNROUTABLE = {
 
 def outbox_rows(
     *,
-    report_id: uuid.UUID,
+    report_id: uuid.UUID | None,
     event_type: str,
     payload: dict[str, Any],
     routes: list[Route],
@@ -67,7 +67,7 @@ def outbox_rows(
 def enqueue(
     session: Session,
     *,
-    report_id: uuid.UUID,
+    report_id: uuid.UUID | None,
     event_type: str,
     payload: dict[str, Any],
     routes: list[Route],

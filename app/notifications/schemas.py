@@ -33,11 +33,16 @@ class DeliveryRead(BaseModel):
     created_at: Timestamp
     delivered_at: Timestamp | None
     acknowledged_at: Timestamp | None
+    event_type: str = Field(
+        description="`report.created`, `report.amended`, or `report.unacknowledged` (sent "
+        "again to the labour authority: not acknowledged in time, Operations)"
+    )
 
 
 class UndeliveredRead(DeliveryRead):
     """A delivery that did not reach its recipient (`failed` or `unroutable`), with its report."""
 
-    report_id: uuid.UUID
+    report_id: uuid.UUID | None = Field(
+        description="Null for a deadline digest (`investigation.deadline`), about no one report"
+    )
     reference: str
-    event_type: str = Field(description="`report.created` or `report.amended`")

@@ -65,6 +65,7 @@ def to_read(delivery: Delivery, principal: Principal | None = None) -> DeliveryR
         created_at=delivery.created_at,
         delivered_at=delivery.delivered_at,
         acknowledged_at=delivery.acknowledged_at,
+        event_type=delivery.event.type,
     )
 
 
@@ -73,7 +74,6 @@ def to_undelivered(delivery: Delivery) -> UndeliveredRead:
         **to_read(delivery).model_dump(),
         report_id=delivery.report_id,
         reference=str(delivery.event.payload.get("reference", "")),
-        event_type=delivery.event.type,
     )
 
 

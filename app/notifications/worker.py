@@ -38,11 +38,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
 from app.config import Settings, get_settings
-from app.db import get_engine
-from app.notifications import mailer, queue, webhook
+from app.db import get_engine, session_factory
+from app.notifications import escalation, mailer, queue, webhook
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import Channel, DeliveryStatus
 from app.notifications.outbox import WAKE_CHANNEL
+from app.ops import digest, housekeeping
+from app.ops.logs import scrub
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ LISTEN_TICK_SECONDS = 0.5
 ERROR_BACKOFF_SECONDS = 2.0
 #: How often recording a batch is tried before its leases are left to expire.
 RECORD_TRIES = 5
+#: How often the worker records that it is alive (``/readyz``, ``/metrics``).
+HEARTBEAT_SECONDS = 5.0
+#: How often it purges idempotency records past TNLD_IDEMPOTENCY_TTL.
+PURGE_EVERY_SECONDS = 600.0
 
 
 def worker_name() -> str:
@@ -76,6 +82,7 @@ class Worker:
     ) -> None:
         self.settings = settings or get_settings()
         self.name = worker_name()
+        self.started_at = clock.now()
         self.concurrency = concurrency
         self.per_recipient = per_recipient
         self.delays = self.settings.retry_delays
@@ -114,6 +121,7 @@ class Worker:
         client = webhook.new_client(connections=self.concurrency)
         recorder = asyncio.create_task(self._record_loop())
         renewer = asyncio.create_task(self._renew_loop())
+        keeper = asyncio.create_task(self._housekeeping_loop())
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
@@ -140,8 +148,10 @@ class Worker:
                 await self._recorded.wait()
             recorder.cancel()
             renewer.cancel()
-            await asyncio.gather(recorder, renewer, return_exceptions=True)
+            keeper.cancel()
+            await asyncio.gather(recorder, renewer, keeper, return_exceptions=True)
             await asyncio.to_thread(self._release)
+            await asyncio.to_thread(self._forget)
             await client.aclose()
             if listener is not None:
                 await asyncio.to_thread(listener.join, 5)
@@ -270,14 +280,24 @@ class Worker:
         counts = Counter(str(status or "stale") for status in statuses)
         log.info("recorded %d attempts (%s)", len(finished), dict(counts))
         for item, status in zip(finished, statuses, strict=True):
-            if status is not DeliveryStatus.delivered:
-                log.warning(
-                    "delivery %s (%s): %s%s",
-                    item.job.delivery_id,
-                    item.job.channel,
-                    status or "claim gone stale",
-                    f" ({item.result.error})" if item.result.error else "",
-                )
+            # Ids and outcomes only: never the payload; an error may quote an address.
+            error = scrub(item.result.error) if item.result.error else None
+            log.log(
+                logging.INFO if status is DeliveryStatus.delivered else logging.WARNING,
+                "delivery %s (%s): %s%s",
+                item.job.delivery_id,
+                item.job.channel,
+                status or "claim gone stale",
+                f" ({error})" if error else "",
+                extra={
+                    "delivery_id": str(item.job.delivery_id),
+                    "channel": str(item.job.channel),
+                    "event_type": item.job.event_type,
+                    "outcome": str(item.result.outcome),
+                    "status": str(status) if status else "stale",
+                    "duration_ms": item.duration_ms,
+                },
+            )
 
     # -- leases ----------------------------------------------------------------------------
 
@@ -321,6 +341,62 @@ class Worker:
                 log.info("released %d claimed deliveries", released)
         except SQLAlchemyError:
             log.exception("could not release leases; they expire by themselves")
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """Record that this worker is alive now."""
+        with get_engine().connect() as connection:
+            housekeeping.beat(
+                connection, worker=self.name, now=clock.now(), started_at=self.started_at
+            )
+
+    def purge(self) -> int:
+        """Purge the idempotency records past their keeping time; return how many."""
+        with get_engine().connect() as connection:
+            purged = housekeeping.purge_idempotency_records(
+                connection, now=clock.now(), keep=self.settings.idempotency_keep
+            )
+        if purged:
+            log.info("purged %d idempotency records", purged, extra={"purged": purged})
+        return purged
+
+    def escalate(self) -> int:
+        """Send again the fatal reports' notices the labour authority has not acknowledged."""
+        with session_factory()() as session:
+            return escalation.escalate_due(
+                session, now=clock.now(), after=self.settings.ack_escalation_after
+            )
+
+    def send_digest(self) -> bool:
+        """Write today's deadline digest to the outbox, if due and not written yet."""
+        with session_factory()() as session:
+            return digest.send_digest(
+                session,
+                now=clock.now(),
+                at=digest.parse_time_of_day(self.settings.deadline_digest_at),
+            )
+
+    async def _housekeeping_loop(self) -> None:
+        last_purge = -PURGE_EVERY_SECONDS
+        while True:
+            try:
+                await asyncio.to_thread(self.heartbeat)
+                await asyncio.to_thread(self.escalate)
+                await asyncio.to_thread(self.send_digest)
+                if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
+                    last_purge = time.monotonic()
+                    await asyncio.to_thread(self.purge)
+            except Exception:  # never end the loop: the heartbeat must go on
+                log.exception("housekeeping failed; trying again shortly")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    def _forget(self) -> None:
+        try:
+            with get_engine().connect() as connection:
+                housekeeping.forget(connection, worker=self.name)
+        except SQLAlchemyError:
+            log.warning("could not remove this worker's heartbeat")
 
     # -- waking ----------------------------------------------------------------------------
 

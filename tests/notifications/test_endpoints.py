@@ -24,6 +24,8 @@ DELIVERY_KEYS = {
     "created_at",
     "delivered_at",
     "acknowledged_at",
+    # Which notice it carries: an escalation is listed as report.unacknowledged (Operations).
+    "event_type",
 }
 
 

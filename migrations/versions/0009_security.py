@@ -3,8 +3,8 @@ webhooks carry signatures with both); evidence: the SHA-256 of the request body 
 report and that made each version (null for rows from before); webhook secrets encrypted at
 rest under TNLD_SECRET_KEY (app.sealed), the existing ones encrypted here (Security and privacy)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 from app.db import UTCDateTime
 from app.sealed import PLAIN_PREFIX, seal, unseal
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
