@@ -55,6 +55,7 @@ def test_docs_in_production_only_when_asked(
     environment: pytest.MonkeyPatch, docs: str | None, served: bool
 ) -> None:
     environment.setenv("TNLD_ENV", "production")
+    environment.setenv("TNLD_PASSWORD_HASHING", "standard")
     if docs is not None:
         environment.setenv("TNLD_DOCS", docs)
     get_settings.cache_clear()

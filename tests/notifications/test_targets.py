@@ -70,7 +70,7 @@ def test_allowed_network_may_receive_webhooks(
 
 
 def test_production_needs_https(client: TestClient, admin: Org, configure: Configure) -> None:
-    configure(env="production", webhook_allowed_networks="127.0.0.0/8")
+    configure(env="production", password_hashing="standard", webhook_allowed_networks="127.0.0.0/8")
     assert_problem(_create(client, admin, "http://localhost/hook"), 422, pointer="/webhook_url")
     assert _create(client, admin, "https://localhost/hook").status_code == 201
 
