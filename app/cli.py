@@ -1,5 +1,5 @@
 """The ``tnld`` command: serve | worker | migrate | bootstrap-admin | create-user | backup |
-restore | demo."""
+restore | verify-audit | demo."""
 
 from __future__ import annotations
 
@@ -161,6 +161,27 @@ def _restore(args: argparse.Namespace) -> None:
     print(f"restored {args.source}")
 
 
+def _verify_audit(_args: argparse.Namespace) -> None:
+    """Exit 0 when the audit chain is intact; 1 naming the first bad event otherwise."""
+    from app.audit.chain import verify
+    from app.db import get_engine
+
+    with get_engine().connect() as connection:
+        verdict = verify(connection)
+    if not verdict.intact:
+        print(
+            f"tnld verify-audit: audit trail BROKEN at event {verdict.bad_event}: "
+            f"event {verdict.bad_event} {verdict.reason} "
+            f"({verdict.events} events before it are intact)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    print(
+        f"audit trail intact: {verdict.events} events, last event {verdict.last_id}, "
+        f"hash {verdict.last_hash}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tnld", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="load a backup into an empty database")
     restore.add_argument("--from", dest="source", required=True, metavar="FILE")
     restore.set_defaults(handler=_restore)
+
+    verify_audit = commands.add_parser(
+        "verify-audit",
+        help="recompute the audit trail's hash chain; exit 1 naming the first bad event",
+    )
+    verify_audit.set_defaults(handler=_verify_audit)
+
     create_user = commands.add_parser(
         "create-user",
         help="create a person of an organisation (web login) and print a generated password",

@@ -39,6 +39,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import clock  # noqa: E402
+from app.audit import chain as audit_chain  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, reset_engine, session_factory  # noqa: E402
 from app.main import create_app  # noqa: E402
@@ -87,6 +88,8 @@ def empty_all_tables() -> None:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+        # The audit chain starts again from its empty head (app.audit.chain).
+        audit_chain.seed(connection)
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audit import chain
 from app.audit.models import AuditEvent
 from app.auth.principal import Principal
 from app.pagination import PageParams, paginate
@@ -34,6 +35,10 @@ def audit_row(
     }
 
 
+#: ``Session.info`` key of the events a session has recorded and not yet chained.
+_PENDING = "tnld_audit_pending"
+
+
 def record(
     session: Session,
     *,
@@ -42,19 +47,33 @@ def record(
     object_type: str,
     object_id: uuid.UUID | str,
     changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add an audit event to the caller's transaction (it commits or rolls back with it)."""
-    event = AuditEvent(
-        **audit_row(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            changes=changes,
-        )
+) -> None:
+    """Record an audit event in the caller's transaction: it commits or rolls back with it.
+
+    The event is staged, not flushed: it is chained (given its id and hash) when the session
+    commits (:func:`_chain_staged`), so that the chain's head is locked only for the commit."""
+    row = audit_row(
+        actor=actor, action=action, object_type=object_type, object_id=object_id, changes=changes
     )
-    session.add(event)
-    return event
+    session.info.setdefault(_PENDING, []).append(row)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_staged(session: Session) -> None:
+    """The one place the ORM paths write audit events: everything else is flushed first, then
+    the staged events are chained and the transaction committed (app.audit.chain.append; on
+    PostgreSQL the append and the COMMIT go out together)."""
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    session.flush()
+    chain.append(session.connection(), rows, commit=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_staged(session: Session, _previous: Any) -> None:
+    # A rolled-back transaction records nothing.
+    session.info.pop(_PENDING, None)
 
 
 def list_events(

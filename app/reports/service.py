@@ -20,7 +20,7 @@ from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.audit.models import AuditEvent
+from app.audit import chain as audit_chain
 from app.audit.service import audit_row, record
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
@@ -425,7 +425,7 @@ def _file_in_steps(
         connection.execute(insert(NotificationEvent), [rows.event])
         if rows.deliveries:
             connection.execute(insert(Delivery), rows.deliveries)
-        connection.execute(insert(AuditEvent), rows.audit)
+        audit_chain.append(connection, rows.audit)
         idempotency.complete(
             session,
             organisation_id=principal.organisation_id,

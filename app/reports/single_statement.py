@@ -3,7 +3,8 @@
 Filing is the service's hot path, and its cost is the number of statements the process sends
 (each costs far more CPU in the driver and SQLAlchemy than the database spends on it). Here the
 rows that :mod:`app.reports.service` builds (report and its current communes, investigation,
-outbox event and deliveries, audit events, the Idempotency-Key's stored response) are written
+outbox event and deliveries, audit events — chained, app.audit.chain —, the Idempotency-Key's
+stored response) are written
 with one statement of
 data-modifying CTEs, which also takes the year's reference number and wakes the notification
 worker, and whose COMMIT travels in the same round trip. The year's sequence row is then locked
@@ -34,6 +35,7 @@ import psycopg
 from sqlalchemy import Column, Connection, Table, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
+from app.audit import chain
 from app.audit.models import AuditEvent
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, NotificationEvent
@@ -43,7 +45,8 @@ from app.reports.models import IdempotencyRecord, Report, ReportCommune
 
 
 def _inserted(column: Column[Any]) -> bool:
-    # Serial keys (audit_events.id) are the database's to assign.
+    # Serial keys would be the database's to assign (audit events take their ids from the
+    # chain's head, app.audit.chain).
     return column.autoincrement is not True
 
 
@@ -114,16 +117,19 @@ _ROWS = {
     "d": _insert(
         _DELIVERIES, "jsonb_populate_recordset(NULL::deliveries, CAST(:deliveries AS jsonb))"
     ),
-    "a": _insert(_AUDIT, "jsonb_populate_recordset(NULL::audit_events, CAST(:audit AS jsonb))"),
 }
 
 #: Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them; each
 #: insert reads ``ref``, which is empty unless the key was free and a number was taken. Foreign
 #: keys between the rows are checked at the end of the statement.
 FILE_REPORT = text(
-    "WITH "  # noqa: S608 (see _insert)
+    "WITH RECURSIVE "  # noqa: S608 (see _insert); RECURSIVE: the audit chain's links
     + _CLAIM
     + "".join(f",\n{name} AS (\n    {statement}\n)" for name, statement in _ROWS.items())
+    # The audit events, chained after the year's number is taken (app.audit.chain): the
+    # chain's head is locked, as the year's row, only for this statement and its commit.
+    + ",\n"
+    + chain.postgresql_chain_ctes(when="ref")
     + """
 SELECT taken,
        (SELECT reference FROM ref) AS reference,
@@ -208,7 +214,7 @@ def file_report(
         "investigation": row_json(_INVESTIGATIONS, investigation),
         "event": row_json(_EVENTS, event),
         "deliveries": row_json(_DELIVERIES, deliveries),
-        "audit": row_json(_AUDIT, audit),
+        "audit": chain.events_json(audit),
         "channel": WAKE_CHANNEL,
     }
     # The statement and its COMMIT go out together (psycopg's pipeline mode): one round trip

@@ -1,6 +1,7 @@
 """Backup and restore: ``tnld backup`` of a live service under load, ``tnld restore`` into an
 empty database elsewhere; every report accepted before the backup began is there, with all its
-deliveries and audit events (the copy is one consistent snapshot)."""
+deliveries and audit events (the copy is one consistent snapshot), and ``tnld verify-audit``
+passes on the copy."""
 
 from __future__ import annotations
 
@@ -131,6 +132,11 @@ def test_backup_of_a_live_service_restores_every_accepted_report(
     # The restored database is current: the service can start on it.
     migrated = _tnld("migrate", database_url=elsewhere, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
+    # The legal record proves itself after the restore (contract, Operations: Backup): the
+    # restored audit trail's hash chain is intact, head included.
+    verified = _tnld("verify-audit", database_url=elsewhere, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stderr
+    assert "audit trail intact" in verified.stdout
 
 
 def test_restore_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:

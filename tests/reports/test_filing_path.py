@@ -75,8 +75,13 @@ def test_every_row_of_a_filing_carries_its_final_reference(
 
 def test_postgresql_files_in_its_one_statement_that_only_inserts_rows() -> None:
     sql = str(single_statement.FILE_REPORT)
-    # The only update is the year's sequence taking the next number.
-    assert re.findall(r"\bUPDATE\b", sql) == ["UPDATE"]
+    # The only updates: the year's sequence taking the next number, and the audit chain's head
+    # (locked, then moved to the filing's last event: app.audit.chain).
+    assert re.findall(r"\b(?:DO |FOR )?UPDATE\b(?: \w+)?", sql) == [
+        "DO UPDATE SET",
+        "FOR UPDATE",
+        "UPDATE audit_chain",
+    ]
     assert "ON CONFLICT (year) DO UPDATE SET last_value" in sql
     for table in (*FILING_TABLES, "idempotency_records"):
         assert f"INSERT INTO {table} " in sql
