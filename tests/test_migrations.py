@@ -467,3 +467,73 @@ def test_upgrade_encrypts_stored_webhook_secrets_and_downgrade_restores_them(
     with engine.connect() as connection:
         restored = connection.execute(text("SELECT webhook_secret FROM organisations")).scalar_one()
     assert restored == plain
+
+
+_audit_events = sa.table(
+    "audit_events",
+    sa.column("id", sa.BigInteger()),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("actor_organisation_id", sa.Uuid()),
+    sa.column("actor_api_key_id", sa.Uuid()),
+    sa.column("action", sa.String()),
+    sa.column("object_type", sa.String()),
+    sa.column("object_id", sa.String()),
+    sa.column("changes", sa.JSON()),
+)
+
+
+def test_upgrade_chains_the_existing_audit_events_keeping_them(fresh: FreshDatabases) -> None:
+    """0010: every event of before is kept, with its id (gaps of a sequence's rolled-back
+    numbers included) and chained oldest first; the chain goes on from the last one; a
+    downgrade gives the sequence back above the last id."""
+    from app.audit import chain
+    from app.audit.service import audit_row
+
+    engine = fresh.new()
+    _run(engine, "upgrade", "0009")
+    org_id, key_id = uuid.uuid4(), uuid.uuid4()
+    at = datetime.fromisoformat("2026-11-20T03:00:00.123456+00:00")
+    legacy = [
+        {
+            "id": event_id,
+            "occurred_at": at + timedelta(seconds=event_id),
+            "actor_organisation_id": org_id if event_id != 9 else None,
+            "actor_api_key_id": key_id if event_id != 9 else None,
+            "action": action,
+            "object_type": "report",
+            "object_id": str(uuid.uuid4()),
+            "changes": {"severity": "fatal", "count": 2, "note": "Tân Lập"},
+        }
+        for event_id, action in ((3, "report.filed"), (4, "report.read"), (9, "report.amended"))
+    ]
+    with engine.begin() as connection:
+        connection.execute(_audit_events.insert(), legacy)
+    _run(engine, "upgrade", "head")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT id, action FROM audit_events ORDER BY id")).all()
+        verdict = chain.verify(connection)
+    assert [tuple(r) for r in stored] == [
+        (3, "report.filed"),
+        (4, "report.read"),
+        (9, "report.amended"),
+    ]
+    assert verdict.intact, verdict
+    assert (verdict.events, verdict.last_id) == (3, 9)
+    with engine.begin() as connection:
+        chain.append(
+            connection,
+            [audit_row(actor=None, action="x.y", object_type="report", object_id="r")],
+        )
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT max(id) FROM audit_events")).scalar_one() == 10
+        assert chain.verify(connection).intact
+    _run(engine, "downgrade", "0009")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (occurred_at, action, object_type, object_id, changes) "
+                "VALUES (:at, 'a.b', 'report', 'r', '{}')"
+            ),
+            {"at": "2026-11-20 03:00:00"},
+        )
+        assert connection.execute(text("SELECT max(id) FROM audit_events")).scalar_one() == 11
