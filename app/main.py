@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.admission import UNLIMITED_PATHS, Admission
+from app.ratelimit import PUBLIC_API_PATHS, AddressLimit
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
@@ -95,6 +96,8 @@ def create_app() -> FastAPI:
         limit=settings.max_requests_in_flight,
         wait_seconds=settings.admission_wait_seconds,
     )
+    # Callers without a key are counted per address before routing (and before admission).
+    app.add_middleware(AddressLimit)
     app.add_middleware(QueryGuard)
     # Every answer, refusals included, carries the security headers.
     app.add_middleware(SecurityHeaders)
@@ -133,8 +136,9 @@ def _document_common_problems(app: FastAPI) -> None:
                     documented = {**extra} if "requestBody" in operation else {}
                     if path not in UNLIMITED_PATHS:
                         documented.update(overloaded)
-                    if "401" in operation["responses"]:
-                        # Rate limits count authenticated callers (app.ratelimit).
+                    if "401" in operation["responses"] or path.startswith(PUBLIC_API_PATHS):
+                        # Rate limits count callers by key, or by address without one
+                        # (app.ratelimit).
                         documented.update(limited)
                     for status, response in documented.items():
                         operation["responses"].setdefault(

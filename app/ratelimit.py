@@ -9,17 +9,21 @@ each process's. A moving window: a burst at a window's edge does not get twice t
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+import anyio
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from app.config import Settings, get_settings
-from app.errors import RateLimited
+from app.errors import RateLimited, problem_response
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -37,6 +41,8 @@ class Limiter:
     limiter: MovingWindowRateLimiter
     writes: RateLimitItem | None
     reads: RateLimitItem | None
+    #: Counted in this process's memory (no I/O: may run on the event loop).
+    in_memory: bool = True
 
     def hit(self, *, method: str, identity: str) -> None:
         """Count one request of ``identity`` (``key:<id>`` or ``addr:<address>``); over the
@@ -60,6 +66,7 @@ def _limiter(writes: str, reads: str, redis_url: str | None) -> Limiter:
         limiter=MovingWindowRateLimiter(store),
         writes=parse_limit(writes),
         reads=parse_limit(reads),
+        in_memory=not redis_url,
     )
 
 
@@ -67,3 +74,53 @@ def limiter(settings: Settings | None = None) -> Limiter:
     settings = settings or get_settings()
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     return _limiter(settings.rate_limit_writes, settings.rate_limit_reads, redis_url)
+
+
+#: Paths of the API that need no key: every caller is counted by address, key or not (a key
+#: is not checked there, so a made-up one must not open a separate allowance).
+PUBLIC_API_PATHS = ("/api/v1/divisions",)
+API_PATHS = "/api/"
+
+
+def has_bearer(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request carries ``Authorization: Bearer <something>`` (what
+    ``fastapi.security.HTTPBearer`` accepts): such a request is counted by
+    :func:`app.auth.deps.current_principal`, per key when it is valid, else per address."""
+    for name, value in headers:
+        if name.lower() == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").strip().partition(" ")
+            return scheme.lower() == "bearer" and bool(credentials.strip())
+    return False
+
+
+class AddressLimit:
+    """Counts per client address the API requests that no key will be counted for: those
+    without a bearer key (any path under ``/api/``: public endpoints, unknown paths, the 401s
+    of a missing key) and every request to a public path. Pure ASGI, before routing: a refused
+    request reads no body and takes no thread. The counter is in memory (checked on the event
+    loop, no I/O) or in Redis (checked in a thread, holding nothing but the request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(API_PATHS) or (
+            not path.startswith(PUBLIC_API_PATHS) and has_bearer(scope.get("headers", []))
+        ):
+            await self.app(scope, receive, send)
+            return
+        limits = limiter()
+        client = scope.get("client")
+        identity = f"addr:{client[0] if client else 'unknown'}"
+        try:
+            if limits.in_memory:
+                limits.hit(method=scope["method"], identity=identity)
+            else:
+                await anyio.to_thread.run_sync(
+                    functools.partial(limits.hit, method=scope["method"], identity=identity)
+                )
+        except RateLimited as refused:
+            await problem_response(refused)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

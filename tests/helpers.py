@@ -8,12 +8,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import delete, select
+
 from fastapi.testclient import TestClient
 
 from app.auth.models import OrganisationKind
 from app.auth.schemas import OrganisationCreate
-from app.auth.service import bootstrap_admin, create_organisation, issue_api_key
+from app.auth.service import (
+    KEY_CREATED_EVENT,
+    bootstrap_admin,
+    create_organisation,
+    issue_api_key,
+)
 from app.db import session_factory
+from app.notifications.models import Delivery, NotificationEvent
 
 _names = itertools.count(1)
 
@@ -55,7 +63,30 @@ class OrgFactory:
             f"/api/v1/organisations/{data['id']}/api-keys", json={}, headers=self.admin.headers
         )
         assert key.status_code == 201, key.text
+        forget_key_notice(key.json()["id"])
         return Org(id=data["id"], name=data["name"], kind=kind, key=key.json()["key"], data=data)
+
+
+def forget_key_notice(key_id: str) -> None:
+    """Remove the e-mail telling an organisation that ``key_id`` was created for it (written
+    when it has ``notify_emails``: contract, Security and privacy). The organisations the
+    factories make are the scene of a test, not its subject: the tests of report notifications
+    count the e-mails of reports. tests/notifications/test_key_notice.py tests the notice itself."""
+    with session_factory()() as session:
+        events = [
+            event.id
+            for event in session.scalars(
+                select(NotificationEvent).where(
+                    NotificationEvent.type == KEY_CREATED_EVENT,
+                    NotificationEvent.report_id.is_(None),
+                )
+            )
+            if event.payload["api_key"]["id"] == key_id
+        ]
+        if events:
+            session.execute(delete(Delivery).where(Delivery.event_id.in_(events)))
+            session.execute(delete(NotificationEvent).where(NotificationEvent.id.in_(events)))
+            session.commit()
 
 
 def create_org_direct(kind: OrganisationKind, **fields: Any) -> Org:
@@ -63,7 +94,10 @@ def create_org_direct(kind: OrganisationKind, **fields: Any) -> Org:
     with session_factory()() as session:
         data = OrganisationCreate(name=f"{kind} {next(_names)}", kind=kind, **fields)
         organisation = create_organisation(session, actor=None, data=data)
-        _, key = issue_api_key(session, actor=None, organisation_id=organisation.id, label=None)
+        issued, key = issue_api_key(
+            session, actor=None, organisation_id=organisation.id, label=None
+        )
+        forget_key_notice(str(issued.id))
         return Org(id=str(organisation.id), name=organisation.name, kind=kind, key=key, data={})
 
 

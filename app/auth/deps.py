@@ -32,9 +32,10 @@ def current_principal(
     ROLLBACK). Holding the lookup's transaction across that wait let a burst of requests take
     the whole pool while the threads waited for it (issue 8)."""
     limits = limiter()
+    if credentials is None:
+        # Counted per address already, before routing (app.ratelimit.AddressLimit).
+        raise Unauthenticated()
     try:
-        if credentials is None:
-            raise Unauthenticated()
         with lookup_session() as session:
             principal = authenticate(session, raw_key=credentials.credentials)
     except Unauthenticated:

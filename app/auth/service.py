@@ -25,9 +25,15 @@ from app.config import get_settings
 from app.divisions.service import Level, divisions
 from app.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationProblem
 from app.notifications import targets
+from app.notifications.email import KEY_CREATED
+from app.notifications.models import Channel
+from app.notifications.outbox import enqueue
+from app.notifications.routing import Route
 from app.pagination import PageParams, paginate
 
 KEY_PREFIX = "tnld_"
+#: The outbox event that tells an organisation a key was created for it (by e-mail only).
+KEY_CREATED_EVENT = KEY_CREATED
 #: last_used_at is refreshed at most this often, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -341,6 +347,8 @@ def issue_api_key(
     )
     session.add(key)
     session.flush()
+    if organisation.notify_emails:
+        _tell_of_new_key(session, organisation=organisation, key=key, actor=actor)
     record(
         session,
         actor=actor,
@@ -351,6 +359,38 @@ def issue_api_key(
     )
     session.commit()
     return key, raw_key
+
+
+def _tell_of_new_key(
+    session: Session, *, organisation: Organisation, key: ApiKey, actor: Principal | None
+) -> None:
+    """The organisation learns by e-mail that a key was made for it (contract, Security and
+    privacy: a key nobody asked for is then revoked, not used for months). Through the outbox,
+    in the key's transaction: the notice exists if and only if the key does. Never the key
+    itself: which key (id, label), when, and by whom."""
+    enqueue(
+        session,
+        report_id=None,
+        event_type=KEY_CREATED_EVENT,
+        payload={
+            "organisation": {"id": str(organisation.id), "name": organisation.name},
+            "api_key": {
+                "id": str(key.id),
+                "label": key.label,
+                "created_at": key.created_at.isoformat(),
+            },
+            "created_by": (
+                {
+                    "organisation_id": str(actor.organisation_id),
+                    "organisation_name": actor.organisation_name,
+                    "api_key_id": str(actor.api_key_id) if actor.api_key_id else None,
+                }
+                if actor is not None
+                else None
+            ),
+        },
+        routes=[Route(organisation.id, Channel.email, organisation.name, organisation.kind)],
+    )
 
 
 def list_api_keys(session: Session, *, organisation_id: uuid.UUID) -> list[ApiKey]:

@@ -76,6 +76,10 @@ FIELD = {
 }
 
 
+#: The outbox event of a new API key (app.auth.service), sent by e-mail only.
+KEY_CREATED = "api_key.created"
+
+
 def message_id(delivery_id: uuid.UUID, sender: str) -> str:
     domain = sender.rpartition("@")[2].strip(" >") or "tnld.localhost"
     return f"<{delivery_id}@{domain}>"
@@ -106,6 +110,8 @@ def _place(report: dict[str, Any]) -> str:
 def subject(job: Job) -> str:
     if job.event_type == "investigation.deadline":
         return _digest_subject(job.payload)
+    if job.event_type == KEY_CREATED:
+        return f"Khóa API mới của {job.payload['organisation']['name']} trên hệ thống tnld"
     report = job.payload
     what = "Tai nạn lao động" if report["category"] == "labour_accident" else "Sự cố kỹ thuật"
     if report.get("dead_count", 0) > 0:
@@ -231,9 +237,38 @@ def _digest_body(digest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _key_body(notice: dict[str, Any]) -> str:
+    """A key was created for the organisation (app.auth.service): which, when, by whom; never
+    the key itself, which only its creator saw, once."""
+    key, by = notice["api_key"], notice.get("created_by")
+    creator = (
+        f"{by['organisation_name']} (mã tổ chức {by['organisation_id']}"
+        + (f", qua khóa API {by['api_key_id']})" if by.get("api_key_id") else ")")
+        if by
+        else "quản trị viên hệ thống, bằng dòng lệnh tnld"
+    )
+    lines = [
+        f"Một khóa API mới vừa được tạo cho {notice['organisation']['name']}.",
+        "",
+        f"Mã khóa: {key['id']}",
+        f"Tên khóa: {key.get('label') or '(không đặt tên)'}",
+        f"Thời gian tạo: {_time(key.get('created_at'))}",
+        f"Người tạo: {creator}",
+        "",
+        "Khóa bí mật không được gửi qua thư này và không được hệ thống lưu lại.",
+        "Nếu quý cơ quan không yêu cầu tạo khóa này, đề nghị liên hệ ngay quản trị viên hệ "
+        "thống để thu hồi khóa (DELETE /api/v1/api-keys/" + str(key["id"]) + ").",
+        "",
+        "Thư này được gửi tự động bởi hệ thống tnld; vui lòng không trả lời thư này.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def body(job: Job) -> str:
     if job.event_type == "investigation.deadline":
         return _digest_body(job.payload)
+    if job.event_type == KEY_CREATED:
+        return _key_body(job.payload)
     report = job.payload
     reporter = report.get("reporter") or {}
     lines: list[str] = []
