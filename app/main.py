@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.admission import UNLIMITED_PATHS, Admission
-from app.ratelimit import PUBLIC_API_PATHS, AddressLimit
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.config import get_settings
@@ -27,6 +26,7 @@ from app.ops.middleware import RequestTelemetry
 from app.ops.router import router as ops_router
 from app.people.router import router as people_router
 from app.query_guard import QueryGuard
+from app.ratelimit import PUBLIC_API_PATHS, AddressLimit
 from app.reports.router import router as reports_router
 from app.responses import problems
 from app.security_headers import SecurityHeaders

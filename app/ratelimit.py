@@ -19,7 +19,6 @@ import anyio
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, get_settings

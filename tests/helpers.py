@@ -8,9 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
-
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 
 from app.auth.models import OrganisationKind
 from app.auth.schemas import OrganisationCreate

@@ -85,7 +85,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def content_digest(event: Mapping[str, Any]) -> str:
+def content_digest(event: Mapping[Any, Any]) -> str:
     """The hex SHA-256 of an event's content, from the values written or read back."""
     document = [
         _time(event["occurred_at"]),

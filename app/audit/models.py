@@ -66,5 +66,7 @@ class AuditChainHead(Base):
 event.listen(
     AuditChainHead.__table__,
     "after_create",
-    DDL("INSERT INTO audit_chain (id, last_id, last_hash) VALUES (1, 0, '" + "0" * 64 + "')"),
+    DDL(  # type: ignore[no-untyped-call]
+        "INSERT INTO audit_chain (id, last_id, last_hash) VALUES (1, 0, '" + "0" * 64 + "')"
+    ),
 )

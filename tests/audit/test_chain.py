@@ -87,7 +87,8 @@ def test_every_path_writes_one_intact_chain(
         head = connection.execute(select(AuditChainHead.last_id, AuditChainHead.last_hash)).one()
         last = connection.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc())).first()
     assert head.last_id == recorded[-1]
-    assert last is not None and head.last_hash == last.hash
+    assert last is not None
+    assert head.last_hash == last.hash
     result = verify_cli(tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"{len(recorded)} events" in result.stdout

@@ -49,7 +49,8 @@ def test_a_new_key_is_told_by_email_without_the_key(
     text = mail.text
     assert key_id in text
     assert "Máy chủ tích hợp" in text
-    assert admin.name in text and admin.id in text  # by whom
+    assert admin.name in text
+    assert admin.id in text
     assert "giờ Việt Nam" in text  # when
     with session_factory()() as session:
         stored = session.get_one(ApiKey, uuid.UUID(key_id))
