@@ -71,3 +71,18 @@ def test_error_pages_carry_the_pages_security_headers(anonymous: TestClient) -> 
     assert "script-src" not in response.headers["content-security-policy"]
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_form_over_the_size_limit_is_a_413_page(anonymous: TestClient) -> None:
+    response = anonymous.post(
+        "/bao-cao/moi",
+        content=b"summary=" + b"a" * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_page(response, 413, "Nội dung gửi quá lớn")
+    api = anonymous.post(
+        "/api/v1/reports",
+        content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(api, 413)
