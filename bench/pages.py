@@ -136,12 +136,58 @@ def time_page(
     return {"p50": percentile(times, 50), "p95": percentile(times, 95), "bytes": size}
 
 
+def list_loading(repeat: int) -> dict[str, list[float]]:
+    """The enterprise's list in this process, interleaved: every column and the joined
+    organisation and investigation (as the API's list loads them) against the five columns the
+    page shows (app.web.reports_pages.LIST_COLUMNS). Query and loading, no HTTP, no template."""
+    from sqlalchemy import select
+
+    from app.auth.models import Organisation, OrganisationKind
+    from app.auth.principal import Principal
+    from app.db import session_factory
+    from app.pagination import PageParams
+    from app.reports import service
+    from app.web.reports_pages import LIST_COLUMNS
+
+    times: dict[str, list[float]] = {"whole rows": [], "five columns": []}
+    with session_factory()() as session:
+        org = session.scalar(
+            select(Organisation).where(Organisation.kind == OrganisationKind.enterprise)
+        )
+        assert org is not None
+        principal = Principal(
+            organisation_id=org.id,
+            organisation_name=org.name,
+            kind=org.kind,
+            district_code=None,
+            api_key_id=None,
+        )
+        session.rollback()
+        for _ in range(repeat):
+            for name, options in (("whole rows", ()), ("five columns", LIST_COLUMNS)):
+                started = time.perf_counter()
+                service.list_reports(
+                    session,
+                    principal=principal,
+                    filters=service.ReportFilters(),
+                    params=PageParams(limit=50, cursor=None),
+                    options=options,
+                )
+                session.rollback()
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def run(args: argparse.Namespace) -> int:
     from app import clock
 
     year = clock.vietnam_time(clock.now()).year - 1
     load(args.database_url, count=args.reports)
     ids = people()
+    loading = list_loading(args.requests)
+    print("\nThe enterprise's list, in process (query and loading, 50 rows):")
+    for name, times in loading.items():
+        print(f"  {name}: p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms")
     rows: list[tuple[str, str, dict[str, Any]]] = []
     with serve(args.database_url) as base:
         import httpx
