@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 import anyio
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import Overloaded, problem_response
+from app.errors import Overloaded, answer
 
 #: Paths answered on the event loop without the database: never queued, never refused.
 UNLIMITED_PATHS = frozenset({"/healthz"})
@@ -50,7 +51,9 @@ class Admission:
                 f"More than {self.limit} requests are in flight; retry in {self.retry_after} s",
                 retry_after_seconds=self.retry_after,
             )
-            await problem_response(overloaded)(scope, receive, send)
+            # A page's request is told in a page, in Vietnamese (app.web.errors); the API's in
+            # problem+json. Either way the refusal is rendered here, without a thread.
+            await answer(Request(scope), overloaded)(scope, receive, send)
             return
         try:
             await self.app(scope, receive, send)

@@ -45,6 +45,7 @@ from app.db import get_engine, reset_engine, session_factory  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.migrations import upgrade  # noqa: E402
 from app.models import Base  # noqa: E402
+from app.stats.service import figures_cache  # noqa: E402
 from tests.helpers import Org, OrgFactory  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
@@ -97,6 +98,8 @@ def _clean_state(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     clock.freeze(None)
     empty_all_tables()
+    # Statistics kept by the process (app.stats) belong to the test that computed them.
+    figures_cache.clear()
     # app.db.release: a write that succeeded must not leave a transaction open.
     left_open = [
         r.getMessage()

@@ -262,6 +262,28 @@ def test_past_the_limit_a_request_gets_503_problem_with_retry_after(
         _poll(http, f"{API}/divisions", 200)
 
 
+def test_past_the_limit_a_page_is_refused_with_a_page(
+    one_request_in_flight: None, live_server: str
+) -> None:
+    address = urlsplit(live_server)
+    assert address.hostname is not None
+    assert address.port is not None
+    held = socket.create_connection((address.hostname, address.port), timeout=10)
+    try:
+        held.sendall(
+            b"POST /dang-nhap HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+        )
+        with httpx.Client(base_url=live_server, timeout=10) as http:
+            refused = _poll(http, "/dang-nhap", 503)
+            assert refused.headers["content-type"].startswith("text/html")
+            assert refused.headers["retry-after"] == "1"
+            assert 'lang="vi"' in refused.text
+            assert "Hệ thống đang bận" in refused.text
+    finally:
+        held.close()
+
+
 def test_every_route_gives_its_session_back_in_its_own_thread() -> None:
     """A route outside ReleasingRoute would keep a read's transaction (and its connection)
     while its response waits for a request thread: the hang of issue 8."""

@@ -12,12 +12,14 @@ meet the Art. 34 threshold; a technical incident is accepted with any victims or
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 
 from app import clock
 from app.audit import chain as audit_chain
@@ -592,9 +594,16 @@ class ReportFilters:
 
 
 def list_reports(
-    session: Session, *, principal: Principal, filters: ReportFilters, params: PageParams
+    session: Session,
+    *,
+    principal: Principal,
+    filters: ReportFilters,
+    params: PageParams,
+    options: Sequence[ExecutableOption] = (),
 ) -> tuple[list[Report], str | None]:
-    stmt = _readable(principal)
+    """Reports in the caller's scope, newest first. ``options`` narrow what is loaded (a page
+    of links needs five columns, not the victims, the organisation and the investigation)."""
+    stmt = _readable(principal).options(*options)
     if filters.category is not None:
         stmt = stmt.where(Report.category == filters.category)
     if filters.severity is not None:
