@@ -1,0 +1,78 @@
+"""notifications: whether the police could not be reached is stored on the event when the outbox
+rows are written (``notification_events.police_unroutable``; existing events are filled in from
+their unroutable police deliveries); on PostgreSQL, one trigger on ``deliveries`` wakes the
+delivery worker (NOTIFY ``tnld_deliveries``) whenever a delivery becomes due to send, instead of
+each writer doing it
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: A pending delivery written, or a delivery put back to pending (a manual retry): NOTIFY. The
+#: worker's own recording of a retry (pending to pending) does not wake it again.
+_WAKE = """
+CREATE FUNCTION tnld_wake_delivery_worker() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tnld_deliveries', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER deliveries_wake_worker_on_insert AFTER INSERT ON deliveries
+    FOR EACH ROW WHEN (NEW.status = 'pending')
+    EXECUTE FUNCTION tnld_wake_delivery_worker();
+CREATE TRIGGER deliveries_wake_worker_on_update AFTER UPDATE OF status ON deliveries
+    FOR EACH ROW WHEN (NEW.status = 'pending' AND OLD.status <> 'pending')
+    EXECUTE FUNCTION tnld_wake_delivery_worker();
+"""
+_UNWAKE = """
+DROP TRIGGER IF EXISTS deliveries_wake_worker_on_update ON deliveries;
+DROP TRIGGER IF EXISTS deliveries_wake_worker_on_insert ON deliveries;
+DROP FUNCTION IF EXISTS tnld_wake_delivery_worker();
+"""
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("notification_events") as batch:
+        batch.add_column(
+            sa.Column("police_unroutable", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    events = sa.table(
+        "notification_events", sa.column("id", sa.Uuid()), sa.column("police_unroutable")
+    )
+    deliveries = sa.table(
+        "deliveries",
+        sa.column("event_id", sa.Uuid()),
+        sa.column("status", sa.String()),
+        sa.column("recipient_kind", sa.String()),
+    )
+    op.execute(
+        events.update()
+        .where(
+            sa.exists().where(
+                deliveries.c.event_id == events.c.id,
+                deliveries.c.status == "unroutable",
+                deliveries.c.recipient_kind == "police",
+            )
+        )
+        .values(police_unroutable=sa.true())
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_WAKE)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_UNWAKE)
+    with op.batch_alter_table("notification_events") as batch:
+        batch.drop_column("police_unroutable")
