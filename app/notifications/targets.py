@@ -17,6 +17,7 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -56,6 +57,13 @@ def parse_networks(value: str) -> list[IPNetwork]:
 
 def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
     """Why this address may not receive webhooks, or None when it may."""
+    return _refusal(address, tuple(allowed))
+
+
+@lru_cache(maxsize=1024)
+def _refusal(address: IPAddress, allowed: tuple[IPNetwork, ...]) -> str | None:
+    # Cached: the worker checks the same few addresses before every send, and the ipaddress
+    # module computes each property (is_private…) anew on every call.
     candidates: list[IPAddress] = [address]
     if isinstance(address, ipaddress.IPv6Address):
         # An IPv4 address inside an IPv6 one reaches the IPv4 host: check what it carries.

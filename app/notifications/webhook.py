@@ -40,6 +40,8 @@ EXCERPT_BYTES = 300
 EXCERPT_SECONDS = 2.0
 #: Most of an acceptance's body that is read.
 MAX_ACCEPT_BYTES = 65536
+#: Idle connections the pool keeps for reuse (a few per recipient host).
+KEEPALIVE_CONNECTIONS = 16
 #: httpx's own (per read) timeouts, never reached before a send's total deadline.
 MAX_TIMEOUT_SECONDS = 300.0
 
@@ -102,7 +104,12 @@ def new_client(*, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(MAX_TIMEOUT_SECONDS),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        # Idle connections kept: httpcore checks every pooled connection (a poll each) at every
+        # request, so a large idle pool costs CPU on each send.
+        limits=httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=min(connections, KEEPALIVE_CONNECTIONS),
+        ),
     )
 
 
