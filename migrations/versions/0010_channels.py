@@ -43,10 +43,12 @@ DROP FUNCTION IF EXISTS tnld_wake_delivery_worker();
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("notification_events") as batch:
-        batch.add_column(
-            sa.Column("police_unroutable", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ALTER TABLE, not batch mode: on SQLite a batch copies and drops the table, which
+    # its foreign keys refuse while deliveries point at its rows.
+    op.add_column(
+        "notification_events",
+        sa.Column("police_unroutable", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     events = sa.table(
         "notification_events", sa.column("id", sa.Uuid()), sa.column("police_unroutable")
     )
@@ -74,5 +76,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_UNWAKE)
-    with op.batch_alter_table("notification_events") as batch:
-        batch.drop_column("police_unroutable")
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), for the same reason as above.
+    op.execute("ALTER TABLE notification_events DROP COLUMN police_unroutable")
