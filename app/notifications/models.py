@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,7 +51,9 @@ class NotificationEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: No police organisation covers the report's place (one of the event's deliveries is the
     #: police's, unroutable): decided when the outbox rows are written (app.notifications.outbox).
-    police_unroutable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Nullable only because SQLite adds a NOT NULL column with a server default alone, and the
+    #: filing statement writes every column itself: every row has a value (migration 0010).
+    police_unroutable: Mapped[bool] = mapped_column(Boolean, nullable=True, default=False)
 
 
 class Delivery(Base):

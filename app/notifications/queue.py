@@ -147,7 +147,7 @@ def claim_batch(
                     payload=row.payload,
                     # The recipient's address as it is now, not when the report came.
                     address=SENDERS[row.channel].address(row._mapping, now=now),
-                    police_unroutable=row.police_unroutable,
+                    police_unroutable=bool(row.police_unroutable),
                     recipient_id=row.recipient_id,
                     lease_owner=token,
                 )

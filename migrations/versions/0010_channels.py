@@ -44,10 +44,11 @@ DROP FUNCTION IF EXISTS tnld_wake_delivery_worker();
 
 def upgrade() -> None:
     # A plain ALTER TABLE, not batch mode: on SQLite a batch copies and drops the table, which
-    # its foreign keys refuse while deliveries point at its rows.
+    # its foreign keys refuse while deliveries point at its rows. Nullable, without a server
+    # default (the filing statement writes every column itself; tests/reports): every existing
+    # row is given its value below, every new one by app.notifications.outbox.
     op.add_column(
-        "notification_events",
-        sa.Column("police_unroutable", sa.Boolean(), nullable=False, server_default=sa.false()),
+        "notification_events", sa.Column("police_unroutable", sa.Boolean(), nullable=True)
     )
     events = sa.table(
         "notification_events", sa.column("id", sa.Uuid()), sa.column("police_unroutable")
@@ -59,15 +60,13 @@ def upgrade() -> None:
         sa.column("recipient_kind", sa.String()),
     )
     op.execute(
-        events.update()
-        .where(
-            sa.exists().where(
+        events.update().values(
+            police_unroutable=sa.exists().where(
                 deliveries.c.event_id == events.c.id,
                 deliveries.c.status == "unroutable",
                 deliveries.c.recipient_kind == "police",
             )
         )
-        .values(police_unroutable=sa.true())
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_WAKE)
