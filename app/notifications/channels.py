@@ -7,7 +7,8 @@ A channel says three things, and nothing else in the package knows them:
   comes back; it never looks at a channel's name).
 
 The worker, the queue and routing go through :data:`app.notifications.registry.SENDERS`; adding
-a channel is a class here-like and one line there (README, "Adding a notification channel").
+a channel is one subclass of :class:`Sender` and one line in the registry (README, "Adding a
+notification channel").
 """
 
 from __future__ import annotations
