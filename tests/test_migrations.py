@@ -537,3 +537,56 @@ def test_upgrade_chains_the_existing_audit_events_keeping_them(fresh: FreshDatab
             {"at": "2026-11-20 03:00:00"},
         )
         assert connection.execute(text("SELECT max(id) FROM audit_events")).scalar_one() == 11
+
+
+def test_upgrade_stores_on_each_event_whether_the_police_were_unroutable(
+    fresh: FreshDatabases,
+) -> None:
+    """0011: the warning the inspectorate's e-mail gives is decided from the rows that exist
+    (an unroutable police delivery of the same event), once, for the events written before."""
+    engine = fresh.new()
+    _run(engine, "upgrade", "0010")
+
+    def new_id() -> str:
+        return uuid.uuid4().hex if fresh.backend == "sqlite" else str(uuid.uuid4())
+
+    events = {"no police": new_id(), "no committee": new_id(), "routed": new_id()}
+    unroutable_kind = {"no police": "police", "no committee": "commune_committee"}
+    with engine.begin() as connection:
+        for name, event_id in events.items():
+            connection.execute(
+                text(
+                    "INSERT INTO notification_events (id, type, payload, created_at) "
+                    "VALUES (:id, 'report.created', '{}', '2026-11-20 03:00:00')"
+                ),
+                {"id": event_id},
+            )
+            kind = unroutable_kind.get(name)
+            connection.execute(
+                text(
+                    "INSERT INTO deliveries (id, event_id, recipient_name, recipient_kind, "
+                    "channel, status, attempts, schedule_start, created_at) VALUES "
+                    "(:id, :event, 'Nơi nhận', :kind, :channel, :status, 0, 0, "
+                    "'2026-11-20 03:00:00')"
+                ),
+                {
+                    "id": new_id(),
+                    "event": event_id,
+                    "kind": kind or "inspectorate",
+                    "channel": None if kind else "email",
+                    "status": "unroutable" if kind else "delivered",
+                },
+            )
+    _run(engine, "upgrade", "0011")
+    with engine.connect() as connection:
+        stored = {
+            str(row.id).replace("-", ""): bool(row.police_unroutable)
+            for row in connection.execute(
+                text("SELECT id, police_unroutable FROM notification_events")
+            )
+        }
+    assert stored == {
+        events["no police"].replace("-", ""): True,
+        events["no committee"].replace("-", ""): False,
+        events["routed"].replace("-", ""): False,
+    }

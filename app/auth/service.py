@@ -25,7 +25,7 @@ from app.config import get_settings
 from app.divisions.service import Level, divisions
 from app.errors import Conflict, FieldError, NotFound, Unauthenticated, ValidationProblem
 from app.notifications import targets
-from app.notifications.email import KEY_CREATED
+from app.notifications.compose import KEY_CREATED
 from app.notifications.models import Channel
 from app.notifications.outbox import enqueue
 from app.notifications.routing import Route

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.auth.models import OrganisationKind
 from app.notifications.models import Channel
 
-#: How long webhooks are signed with the previous secret too, after a rotation.
-WEBHOOK_SECRET_OVERLAP = timedelta(hours=24)
 #: Longest text kept from a reply or an error, per attempt.
 MAX_DETAIL = 500
 
@@ -49,12 +47,11 @@ class Job:
     event_type: str
     event_created_at: datetime
     payload: dict[str, Any]
-    emails: list[str] = field(default_factory=list)
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
-    #: The secret before a rotation less than 24 hours ago: the webhook is signed with both.
-    previous_webhook_secret: str | None = None
-    #: No police organisation covers the report's district: the inspectorate is told so.
+    #: The recipient's address on the job's channel as it was claimed (the channel's own type,
+    #: app.notifications.channels), None when the organisation has none any more.
+    address: object | None = None
+    #: No police organisation covers the report's place: the inspectorate is told so. Decided
+    #: once, when the outbox rows were written (the event's ``police_unroutable``).
     police_unroutable: bool = False
     recipient_id: uuid.UUID | None = None
     #: The claim that leased it: only this claim may record its result (queue.py).

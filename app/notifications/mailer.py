@@ -1,4 +1,4 @@
-"""Sending e-mails: the transport under the messages that app.notifications.email composes.
+"""Carrying e-mails: the transport under the messages of app.notifications.email.
 
 A batch of e-mails goes out over one SMTP session per server (several messages per
 connection; opening a connection, greeting and TLS cost far more than a message), reconnecting
@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import Message
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from app.config import Settings
-from app.notifications.email import build_message
-from app.notifications.jobs import Job, Outcome, SendResult, short
+from app.notifications.jobs import Outcome, SendResult, short
 
 #: Per SMTP command. A session can take longer than the worker's lease: the worker renews the
 #: lease of everything it is sending (app.notifications.worker).
@@ -30,57 +30,50 @@ SMTP_TIMEOUT_SECONDS = 20.0
 _BROKEN = (smtplib.SMTPServerDisconnected, OSError)
 
 
-def send_emails(jobs: Sequence[Job], *, settings: Settings) -> list[tuple[SendResult, int]]:
-    """Send these e-mails (one result and its duration in milliseconds per job, in order)."""
-    results: list[tuple[SendResult, int]] = []
+class Transport(Protocol):
+    def send(
+        self, message: Message, *, recipients: list[str], delivery_id: uuid.UUID
+    ) -> SendResult: ...
+
+
+@contextmanager
+def transport(settings: Settings) -> Iterator[Transport]:
+    """Where this batch's messages go: one SMTP session (closed at the end), or, without an
+    SMTP host, the mail folder."""
     if settings.smtp_host is None:
-        for job in jobs:
-            started = time.monotonic()
-            result = _no_address(job) or _write_eml(
-                job.delivery_id, build_message(job, sender=settings.smtp_from), settings.mail_dir
-            )
-            results.append((result, _ms(started)))
-        return results
+        yield MailFolder(settings.mail_dir)
+        return
     session = SmtpSession(settings)
     try:
-        for job in jobs:
-            started = time.monotonic()
-            result = _no_address(job) or session.send(
-                build_message(job, sender=settings.smtp_from), recipients=job.emails
-            )
-            results.append((result, _ms(started)))
+        yield session
     finally:
         session.close()
-    return results
 
 
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+class MailFolder:
+    """Each message as ``<delivery id>.eml`` in a folder (no SMTP host configured)."""
 
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
-def _no_address(job: Job) -> SendResult | None:
-    if not job.emails:
-        return SendResult(
-            Outcome.failed, error="no_notify_emails: the organisation has none any more"
-        )
-    return None
-
-
-def _write_eml(delivery_id: uuid.UUID, message: Message, folder: Path) -> SendResult:
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"{delivery_id}.eml"
-        partial = path.with_suffix(".eml.part")
-        # The message names the reporter: readable by the service's user only.
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(message.as_bytes())
-        os.replace(partial, path)  # a reader never sees half a message
-    except OSError as exc:
-        return SendResult(
-            Outcome.retry, error=short(f"mail_dir_error: could not write {folder}: {exc}")
-        )
-    return SendResult(Outcome.delivered, response=f"written to {path}")
+    def send(
+        self, message: Message, *, recipients: list[str], delivery_id: uuid.UUID
+    ) -> SendResult:
+        folder = self.folder
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = folder / f"{delivery_id}.eml"
+            partial = path.with_suffix(".eml.part")
+            # The message names the reporter: readable by the service's user only.
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(message.as_bytes())
+            os.replace(partial, path)  # a reader never sees half a message
+        except OSError as exc:
+            return SendResult(
+                Outcome.retry, error=short(f"mail_dir_error: could not write {folder}: {exc}")
+            )
+        return SendResult(Outcome.delivered, response=f"written to {path}")
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +98,9 @@ class SmtpSession:
         #: The current connection was opened (greeting, TLS, login): a break later is retried.
         self._connected = False
 
-    def send(self, message: Message, *, recipients: list[str]) -> SendResult:
+    def send(
+        self, message: Message, *, recipients: list[str], delivery_id: uuid.UUID | None = None
+    ) -> SendResult:
         """Send one message; a connection found dropped is reopened once for it."""
         result, broken = self._send_once(message, recipients)
         if broken:

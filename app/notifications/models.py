@@ -5,7 +5,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import OrganisationKind
@@ -38,6 +49,11 @@ class NotificationEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: No police organisation covers the report's place (one of the event's deliveries is the
+    #: police's, unroutable): decided when the outbox rows are written (app.notifications.outbox).
+    #: Nullable only because SQLite adds a NOT NULL column with a server default alone, and the
+    #: filing statement writes every column itself: every row has a value (migration 0011).
+    police_unroutable: Mapped[bool] = mapped_column(Boolean, nullable=True, default=False)
 
 
 class Delivery(Base):

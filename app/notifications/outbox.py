@@ -1,22 +1,30 @@
 """The transactional outbox: events and their deliveries are written in the caller's
 transaction, so a report is never stored without its deliveries and a delivery never exists
-for a report that was rolled back. Nothing is sent here; the worker sends."""
+for a report that was rolled back. Nothing is sent here; the worker sends.
+
+What the rows say is decided here, once: which deliveries are unroutable (and why), and whether
+the police could not be reached (the event's ``police_unroutable``: the inspectorate's e-mail
+says so; the worker only reads it).
+
+The worker is woken one way: on PostgreSQL, a trigger on ``deliveries`` (migration 0011)
+NOTIFYs :data:`WAKE_CHANNEL` when a delivery becomes due to send, delivered to the worker's
+LISTEN when the transaction commits, however the row was written (this module, the filing
+statement, a manual retry). SQLite has no NOTIFY: the worker polls
+(``TNLD_WORKER_POLL_SECONDS``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.auth.models import OrganisationKind
-from app.db import is_postgresql
 from app.notifications.models import Delivery, DeliveryStatus, NotificationEvent
 from app.notifications.routing import Route
 
-#: PostgreSQL channel the worker LISTENs on, so it wakes at once on commit.
+#: PostgreSQL channel the worker LISTENs on (and migration 0011's trigger NOTIFYs).
 WAKE_CHANNEL = "tnld_deliveries"
 #: Why a delivery is unroutable, by the kind of recipient that could not be found.
 UNROUTABLE = {
@@ -40,6 +48,10 @@ def outbox_rows(
         "type": event_type,
         "payload": payload,
         "created_at": now,
+        "police_unroutable": any(
+            route.organisation_id is None and route.kind is OrganisationKind.police
+            for route in routes
+        ),
     }
     deliveries = []
     for route in routes:
@@ -78,7 +90,4 @@ def enqueue(
     event = NotificationEvent(**event_row)
     session.add(event)
     session.add_all(Delivery(**row) for row in delivery_rows)
-    if is_postgresql(session):
-        # Delivered to listeners only when the transaction commits.
-        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
     return event

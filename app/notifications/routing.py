@@ -28,7 +28,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import Organisation, OrganisationKind
 from app.config import get_settings
 from app.divisions.service import divisions
+from app.notifications.channels import OrganisationRow
 from app.notifications.models import Channel
+from app.notifications.registry import SENDERS, organisation_columns
 from app.reports.models import Category, Severity
 
 K = OrganisationKind
@@ -77,8 +79,7 @@ def _recipients(*, police: bool, committees: bool) -> Any:
             Organisation.id,
             Organisation.name,
             Organisation.kind,
-            Organisation.notify_emails,
-            Organisation.webhook_url,
+            *(getattr(Organisation, c) for c in organisation_columns(sending=False)),
         )
         .where(or_(false(), *kinds))
         .order_by(Organisation.kind, Organisation.created_at, Organisation.id)
@@ -143,7 +144,7 @@ def routes_for(session: Session, *, place: ReportPlace) -> list[Route]:
     reachable_committees = [
         r
         for r in recipients
-        if r.kind is OrganisationKind.commune_committee and (r.notify_emails or r.webhook_url)
+        if r.kind is OrganisationKind.commune_committee and organisation_routes(r._mapping)
     ]
     if committees and not reachable_committees:
         routes.append(
@@ -155,8 +156,15 @@ def routes_for(session: Session, *, place: ReportPlace) -> list[Route]:
             )
         )
     for recipient in recipients:
-        if recipient.notify_emails:
-            routes.append(Route(recipient.id, Channel.email, recipient.name, recipient.kind))
-        if recipient.webhook_url:
-            routes.append(Route(recipient.id, Channel.webhook, recipient.name, recipient.kind))
+        routes += organisation_routes(recipient._mapping)
     return routes
+
+
+def organisation_routes(organisation: OrganisationRow) -> list[Route]:
+    """An organisation on every channel it can be reached on (``id``, ``name``, ``kind`` and
+    the channels' route columns)."""
+    return [
+        Route(organisation["id"], channel, organisation["name"], organisation["kind"])
+        for channel, sender in SENDERS.items()
+        if sender.reaches(organisation)
+    ]

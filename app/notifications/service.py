@@ -12,17 +12,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.service import record
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
-from app.db import is_postgresql
 from app.errors import InvalidTransition, NotFound
 from app.notifications.models import Delivery, DeliveryStatus
-from app.notifications.outbox import WAKE_CHANNEL
 from app.notifications.schemas import DeliveryRead, RecipientRef, UndeliveredRead
 from app.pagination import PageParams, paginate
 from app.reports.models import Report
@@ -183,8 +181,6 @@ def retry(session: Session, *, principal: Principal, delivery_id: uuid.UUID) -> 
         object_id=delivery_id,
         changes={"status": {"from": "failed", "to": "pending"}},
     )
-    if is_postgresql(session):
-        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
     session.refresh(delivery)  # before the commit, as in acknowledge()
     session.commit()
     return delivery

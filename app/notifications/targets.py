@@ -17,6 +17,7 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -56,6 +57,13 @@ def parse_networks(value: str) -> list[IPNetwork]:
 
 def refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
     """Why this address may not receive webhooks, or None when it may."""
+    return _refusal(address, tuple(allowed))
+
+
+@lru_cache(maxsize=1024)
+def _refusal(address: IPAddress, allowed: tuple[IPNetwork, ...]) -> str | None:
+    # Cached: the worker checks the same few addresses before every send, and the ipaddress
+    # module computes each property (is_private…) anew on every call.
     candidates: list[IPAddress] = [address]
     if isinstance(address, ipaddress.IPv6Address):
         # An IPv4 address inside an IPv6 one reaches the IPv4 host: check what it carries.
@@ -125,6 +133,16 @@ def _checked(
     return Target(scheme=scheme, host=host, port=port, addresses=addresses)
 
 
+def _literal(host: str) -> IPAddress | None:
+    """The address a host written as a canonical IP address is (``127.0.0.1``, ``::1``; not
+    ``127.1`` or ``2130706433``, which only the resolver interprets), else None."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return address if isinstance(address, ipaddress.IPv6Address) or str(address) == host else None
+
+
 def check(url: str, *, https_only: bool, allowed: Sequence[IPNetwork]) -> Target:
     """Resolve and check a webhook URL (blocking: registration runs in a worker thread)."""
     scheme, host, port = split_url(url, https_only=https_only)
@@ -138,6 +156,11 @@ def check(url: str, *, https_only: bool, allowed: Sequence[IPNetwork]) -> Target
 async def check_async(url: str, *, https_only: bool, allowed: Sequence[IPNetwork]) -> Target:
     """:func:`check` without blocking the event loop (the worker, right before a send)."""
     scheme, host, port = split_url(url, https_only=https_only)
+    literal = _literal(host)
+    if literal is not None:
+        # An address written out in full needs no resolver (the loop's getaddrinfo would cost a
+        # hop to a thread per send); any other spelling goes to the resolver, as above.
+        return _checked(scheme, host, port, (literal,), allowed)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:

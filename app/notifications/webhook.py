@@ -16,15 +16,21 @@ import json
 import ssl
 import time
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 from app import clock
+from app.config import Settings
 from app.notifications import targets
+from app.notifications.channels import OrganisationRow, Sender, Sent
 from app.notifications.jobs import Job, Outcome, SendResult, short
+from app.notifications.models import Channel
 
+#: How long webhooks are signed with the previous secret too, after a rotation.
+WEBHOOK_SECRET_OVERLAP = timedelta(hours=24)
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 #: A receiver may ask us to wait (Retry-After), but not for longer than this.
 MAX_RETRY_AFTER = timedelta(hours=24)
@@ -34,8 +40,20 @@ EXCERPT_BYTES = 300
 EXCERPT_SECONDS = 2.0
 #: Most of an acceptance's body that is read.
 MAX_ACCEPT_BYTES = 65536
+#: Idle connections the pool keeps for reuse (a few per recipient host).
+KEEPALIVE_CONNECTIONS = 16
 #: httpx's own (per read) timeouts, never reached before a send's total deadline.
 MAX_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class WebhookAddress:
+    """Where an organisation's webhooks go, and what they are signed with."""
+
+    url: str
+    secret: str
+    #: The secret before a rotation less than 24 hours ago: the webhook is signed with both.
+    previous_secret: str | None = None
 
 
 def body(job: Job) -> bytes:
@@ -58,14 +76,15 @@ def sign(secret: str, *, msg_id: str, timestamp: int, payload: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers(job: Job, payload: bytes, *, now: float | None = None) -> dict[str, str]:
-    assert job.webhook_secret is not None
+def headers(
+    job: Job, payload: bytes, *, address: WebhookAddress, now: float | None = None
+) -> dict[str, str]:
     msg_id = str(job.delivery_id)
     # The send time, not the event time: receivers reject old timestamps (replay protection).
     timestamp = int(now if now is not None else time.time())
     signatures = [
         sign(secret, msg_id=msg_id, timestamp=timestamp, payload=payload)
-        for secret in (job.webhook_secret, job.previous_webhook_secret)
+        for secret in (address.secret, address.previous_secret)
         if secret
     ]
     return {
@@ -85,7 +104,12 @@ def new_client(*, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(MAX_TIMEOUT_SECONDS),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        # Idle connections kept: httpcore checks every pooled connection (a poll each) at every
+        # request, so a large idle pool costs CPU on each send.
+        limits=httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=min(connections, KEEPALIVE_CONNECTIONS),
+        ),
     )
 
 
@@ -107,27 +131,28 @@ async def send_webhook(
 
     Each error starts with its class (``timeout``, ``connection_refused``, ``http_500``,
     ``address_not_allowed``…) and a colon: the class is all the filing organisation sees."""
-    if not job.webhook_url or not job.webhook_secret:
+    address = job.address
+    if not isinstance(address, WebhookAddress):
         return SendResult(
             Outcome.failed, error="no_webhook_url: the organisation has none any more"
         )
     payload = body(job)
     try:
-        request_headers = headers(job, payload)
+        request_headers = headers(job, payload, address=address)
     except (binascii.Error, ValueError):
         return SendResult(Outcome.failed, error="invalid_secret: the webhook secret is invalid")
     try:
         async with asyncio.timeout(deadline):
             try:
                 target = await targets.check_async(
-                    job.webhook_url, https_only=https_only, allowed=allowed
+                    address.url, https_only=https_only, allowed=allowed
                 )
             except targets.TargetRefused as exc:
                 if exc.reason == "name_not_resolved":
                     # A name that does not resolve now may resolve later (a DNS outage).
                     return SendResult(Outcome.retry, error=short(f"{exc.reason}: {exc.detail}"))
                 return SendResult(Outcome.failed, error=short(f"{exc.reason}: {exc.detail}"))
-            url = httpx.URL(job.webhook_url)
+            url = httpx.URL(address.url)
             request_headers["host"] = url.netloc.decode("ascii")
             async with client.stream(
                 "POST",
@@ -228,3 +253,49 @@ def retry_after(value: str | None) -> timedelta | None:
             when = when.replace(tzinfo=UTC)
         delay = when - clock.now()
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
+
+
+class WebhookSender(Sender):
+    """Each webhook on its own (a slot frees as soon as its receiver answers), over the worker's
+    one pooled client."""
+
+    channel = Channel.webhook
+    route_columns = ("webhook_url",)
+    address_columns = (
+        "webhook_url",
+        "webhook_secret",
+        "previous_webhook_secret",
+        "webhook_secret_rotated_at",
+    )
+
+    def __init__(self, settings: Settings, *, concurrency: int) -> None:
+        super().__init__(settings, concurrency=concurrency)
+        self.client = new_client(connections=concurrency)
+
+    @classmethod
+    def address(cls, organisation: OrganisationRow, *, now: datetime) -> WebhookAddress | None:
+        url, secret = organisation["webhook_url"], organisation["webhook_secret"]
+        if not url or not secret:
+            return None
+        rotated = organisation["webhook_secret_rotated_at"]
+        recent = rotated is not None and now - rotated < WEBHOOK_SECRET_OVERLAP
+        return WebhookAddress(
+            url, secret, organisation["previous_webhook_secret"] if recent else None
+        )
+
+    async def send(self, jobs: Sequence[Job]) -> list[Sent]:
+        results: list[Sent] = []
+        for job in jobs:
+            started = time.monotonic()
+            result = await send_webhook(
+                job,
+                client=self.client,
+                deadline=self.settings.webhook_timeout_seconds,
+                https_only=self.settings.webhooks_need_https,
+                allowed=self.settings.allowed_webhook_networks,
+            )
+            results.append((result, int((time.monotonic() - started) * 1000)))
+        return results
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,16 +1,16 @@
 """The delivery worker: ``tnld worker``, or the child process ``tnld serve`` starts.
 
 One asyncio loop claims due deliveries in batches (with a lease, see queue.py) whenever sending
-slots are free, and sends them concurrently: webhooks over one pooled HTTP client, each within a
-total deadline (``TNLD_WEBHOOK_TIMEOUT_SECONDS``); the e-mails of a batch over a few SMTP
-sessions, several messages each (app.notifications.mailer, in threads: smtplib blocks). Results
+slots are free, and sends them concurrently through each channel's sender
+(app.notifications.registry: webhooks over one pooled HTTP client, each within a total deadline;
+e-mails over a few SMTP sessions, several messages each). The loop knows no channel by name. Results
 are recorded together, one transaction for all the sends that finished meanwhile. While a send
 is in flight its lease is renewed, so no other claim can take it and send it a second time.
 
 A recipient takes at most ``RECIPIENT_CONCURRENCY`` sending slots per channel: a receiver that
 is slow or hangs delays only its own deliveries, never the other recipients' (Security and
 privacy). The loop sleeps until a slot frees, the poll interval passes
-(``TNLD_WORKER_POLL_SECONDS``) or, on PostgreSQL, a committed report NOTIFYs ``tnld_deliveries``
+(``TNLD_WORKER_POLL_SECONDS``) or, on PostgreSQL, a committed delivery NOTIFYs ``tnld_deliveries``
 (the police and the inspectorate should hear of a death within seconds: Law 84/2015 Art. 34,
 "immediately"). Stopping (SIGTERM/SIGINT) finishes the sends in flight, records them, gives
 back any lease still held, and returns.
@@ -28,21 +28,23 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
-import httpx
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import clock
 from app.config import Settings, get_settings
 from app.db import get_engine, session_factory
-from app.notifications import escalation, mailer, queue, webhook
+from app.notifications import escalation, queue
+from app.notifications.channels import Sender
 from app.notifications.jobs import Job, Outcome, SendResult
 from app.notifications.models import Channel, DeliveryStatus
 from app.notifications.outbox import WAKE_CHANNEL
+from app.notifications.registry import SENDERS
 from app.ops import digest, housekeeping
 from app.ops.logs import scrub
 
@@ -54,8 +56,6 @@ SEND_CONCURRENCY = 64
 RECIPIENT_CONCURRENCY = 8
 #: Claim again when this many slots have freed since the last claim.
 CLAIM_WHEN_FREED = 8
-#: SMTP sessions a batch's e-mails are spread over (each sends its messages one after another).
-SMTP_SESSIONS = 4
 #: How often the PostgreSQL listener checks whether it should stop.
 LISTEN_TICK_SECONDS = 0.5
 #: Pause after a database error before trying again.
@@ -87,8 +87,6 @@ class Worker:
         self.per_recipient = per_recipient
         self.delays = self.settings.retry_delays
         self.lease = timedelta(seconds=self.settings.lease_seconds)
-        self.deadline = self.settings.webhook_timeout_seconds
-        self.allowed_networks = self.settings.allowed_webhook_networks
         self._claims = itertools.count(1)
         #: Jobs being sent, by delivery id (each holds a sending slot).
         self._in_flight: dict[uuid.UUID, Job] = {}
@@ -118,7 +116,7 @@ class Worker:
             on_start(asyncio.get_running_loop())
         log.info("delivery worker %s started", self.name)
         listener = self._start_listener()
-        client = webhook.new_client(connections=self.concurrency)
+        senders = self._open_senders()
         recorder = asyncio.create_task(self._record_loop())
         renewer = asyncio.create_task(self._renew_loop())
         keeper = asyncio.create_task(self._housekeeping_loop())
@@ -135,7 +133,7 @@ class Worker:
                         log.exception("could not claim deliveries; trying again shortly")
                         await self._pause(ERROR_BACKOFF_SECONDS)
                         continue
-                    self._dispatch(claimed, client)
+                    self._dispatch(claimed, senders)
                 if free > 0 and len(claimed) == free:
                     continue  # more may be due: claim again as soon as a slot frees
                 await self._pause(self.settings.worker_poll_seconds)
@@ -152,7 +150,7 @@ class Worker:
             await asyncio.gather(recorder, renewer, keeper, return_exceptions=True)
             await asyncio.to_thread(self._release)
             await asyncio.to_thread(self._forget)
-            await client.aclose()
+            await self._close_senders(senders)
             if listener is not None:
                 await asyncio.to_thread(listener.join, 5)
             log.info("delivery worker %s stopped", self.name)
@@ -177,52 +175,40 @@ class Worker:
     async def _process_once(self) -> int:
         self._bind_loop()
         jobs = await asyncio.to_thread(self._claim, self.concurrency)
-        async with webhook.new_client(connections=self.concurrency) as client:
-            self._dispatch(jobs, client)
+        senders = self._open_senders()
+        try:
+            self._dispatch(jobs, senders)
             if self._tasks:
                 await asyncio.gather(*self._tasks)
+        finally:
+            await self._close_senders(senders)
         finished, self._finished = self._finished, []
         await asyncio.to_thread(self._record, finished)
         self._in_flight.clear()
         self._unrecorded.clear()
         return len(jobs)
 
-    def _dispatch(self, jobs: Sequence[Job], client: httpx.AsyncClient) -> None:
+    def _dispatch(self, jobs: Sequence[Job], senders: Mapping[Channel, Sender]) -> None:
+        """Start sending a claim: each channel's jobs, split as that channel sends them."""
+        by_channel: dict[Channel, list[Job]] = defaultdict(list)
         for job in jobs:
             self._in_flight[job.delivery_id] = job
-        emails = [job for job in jobs if job.channel is Channel.email]
-        for job in jobs:
-            if job.channel is Channel.webhook:
-                self._spawn(self._send_webhook(job, client))
-        sessions = min(SMTP_SESSIONS, len(emails))
-        for n in range(sessions):
-            self._spawn(self._send_emails(emails[n::sessions]))
+            by_channel[job.channel].append(job)
+        for channel, channel_jobs in by_channel.items():
+            sender = senders[channel]
+            for part in sender.batches(channel_jobs):
+                self._spawn(self._send(sender, part))
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.ensure_future(coroutine)  # type: ignore[call-overload]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send_webhook(self, job: Job, client: httpx.AsyncClient) -> None:
-        started = time.monotonic()
+    async def _send(self, sender: Sender, jobs: Sequence[Job]) -> None:
         try:
-            result = await webhook.send_webhook(
-                job,
-                client=client,
-                deadline=self.deadline,
-                https_only=self.settings.webhooks_need_https,
-                allowed=self.allowed_networks,
-            )
+            results = await sender.send(jobs)
         except Exception as exc:  # a bug must not kill the worker or lose the delivery
-            log.exception("delivery %s: unexpected error while sending", job.delivery_id)
-            result = SendResult(Outcome.retry, error=f"internal_error: {type(exc).__name__}")
-        self._done([(job, result, int((time.monotonic() - started) * 1000))])
-
-    async def _send_emails(self, jobs: list[Job]) -> None:
-        try:
-            results = await asyncio.to_thread(mailer.send_emails, jobs, settings=self.settings)
-        except Exception as exc:  # as above
-            log.exception("e-mail batch: unexpected error while sending")
+            log.exception("%s: unexpected error while sending", sender.channel)
             error = SendResult(Outcome.retry, error=f"internal_error: {type(exc).__name__}")
             results = [(error, 0)] * len(jobs)
         self._done([(job, result, ms) for job, (result, ms) in zip(jobs, results, strict=True)])
@@ -239,6 +225,16 @@ class Worker:
         self._freed += len(sent)
         if self._freed >= CLAIM_WHEN_FREED or not self._in_flight:
             self._wake.set()
+
+    def _open_senders(self) -> dict[Channel, Sender]:
+        return {
+            channel: sender(self.settings, concurrency=self.concurrency)
+            for channel, sender in SENDERS.items()
+        }
+
+    async def _close_senders(self, senders: Mapping[Channel, Sender]) -> None:
+        for sender in senders.values():
+            await sender.aclose()
 
     # -- recording -------------------------------------------------------------------------
 

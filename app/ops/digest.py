@@ -24,9 +24,10 @@ from app.clock import VIETNAM_TZ
 from app.holidays import is_working_day
 from app.investigations.models import ACTIVE_PREDICATE, Investigation
 from app.investigations.periods import end_of
-from app.notifications.models import Channel, DeadlineAlert, DeadlineDigest
+from app.notifications.models import DeadlineAlert, DeadlineDigest
 from app.notifications.outbox import enqueue
-from app.notifications.routing import Route
+from app.notifications.registry import organisation_columns
+from app.notifications.routing import Route, organisation_routes
 from app.reports.models import Report
 
 EVENT_TYPE = "investigation.deadline"
@@ -105,20 +106,18 @@ def _listed(session: Session, *, now: datetime, day: date) -> dict[str, list[dic
 
 
 def _routes(session: Session) -> list[Route]:
-    routes = []
-    for organisation in session.scalars(
-        select(Organisation)
+    routes: list[Route] = []
+    for organisation in session.execute(
+        select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            *(getattr(Organisation, c) for c in organisation_columns(sending=False)),
+        )
         .where(Organisation.kind == OrganisationKind.inspectorate)
         .order_by(Organisation.created_at)
     ):
-        if organisation.notify_emails:
-            routes.append(
-                Route(organisation.id, Channel.email, organisation.name, organisation.kind)
-            )
-        if organisation.webhook_url:
-            routes.append(
-                Route(organisation.id, Channel.webhook, organisation.name, organisation.kind)
-            )
+        routes += organisation_routes(organisation._mapping)
     return routes
 
 

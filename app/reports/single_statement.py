@@ -6,8 +6,9 @@ rows that :mod:`app.reports.service` builds (report and its current communes, in
 outbox event and deliveries, audit events — chained, app.audit.chain —, the Idempotency-Key's
 stored response) are written
 with one statement of
-data-modifying CTEs, which also takes the year's reference number and wakes the notification
-worker, and whose COMMIT travels in the same round trip. The year's sequence row is then locked
+data-modifying CTEs, which also takes the year's reference number (the deliveries' trigger wakes
+the notification worker: app.notifications.outbox), and whose COMMIT travels in the same round
+trip. The year's sequence row is then locked
 only for that statement and its commit, not while a thread waits for the GIL.
 
 Idempotency (contract, Reports): the key is guarded by a transaction-level advisory lock on
@@ -39,7 +40,6 @@ from app.audit import chain
 from app.audit.models import AuditEvent
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, NotificationEvent
-from app.notifications.outbox import WAKE_CHANNEL
 from app.reports import numbering
 from app.reports.models import IdempotencyRecord, Report, ReportCommune
 
@@ -132,8 +132,7 @@ FILE_REPORT = text(
     + chain.postgresql_chain_ctes(when="ref")
     + """
 SELECT taken,
-       (SELECT reference FROM ref) AS reference,
-       (SELECT pg_notify(CAST(:channel AS text), '') FROM ref) AS woken
+       (SELECT reference FROM ref) AS reference
 FROM claim_lock
 """
 )
@@ -215,7 +214,6 @@ def file_report(
         "event": row_json(_EVENTS, event),
         "deliveries": row_json(_DELIVERIES, deliveries),
         "audit": chain.events_json(audit),
-        "channel": WAKE_CHANNEL,
     }
     # The statement and its COMMIT go out together (psycopg's pipeline mode): one round trip
     # instead of two, and the year's sequence row is locked for no longer than that.
@@ -233,5 +231,5 @@ def file_report(
         return True, None
     row = cursor.fetchone()
     assert row is not None
-    taken, reference, _ = row
+    taken, reference = row
     return bool(taken), reference

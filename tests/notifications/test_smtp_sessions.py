@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from app.notifications.worker import SMTP_SESSIONS
+from app.notifications.email import SMTP_SESSIONS
 from tests.helpers import Org, OrgFactory, post_report
 from tests.notifications.conftest import (
     INSPECTORATE_EMAIL,

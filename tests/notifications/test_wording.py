@@ -13,7 +13,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.auth.models import OrganisationKind
-from app.notifications.email import build_message, subject
+from app.notifications.compose import compose, notice
+from app.notifications.email import EmailAddress, build_message
 from app.notifications.jobs import Job
 from app.notifications.models import Channel
 from tests.helpers import Org, post_report, report_body, victim
@@ -38,7 +39,7 @@ def test_a_subject_is_never_split_inside_a_word() -> None:
         recipient_kind=OrganisationKind.inspectorate,
         event_type="report.created",
         event_created_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
-        emails=["a@tnld.test"],
+        address=EmailAddress(("a@tnld.test",)),
         police_unroutable=False,
         payload={
             "id": str(uuid.uuid4()),
@@ -56,7 +57,10 @@ def test_a_subject_is_never_split_inside_a_word() -> None:
     )
     raw = build_message(job, sender="tnld@tnld.test").as_bytes()
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
-    assert parsed["Subject"] == subject(job)
+    letter = compose(
+        notice(event_type=job.event_type, payload=job.payload, delivery_id=job.delivery_id)
+    )
+    assert parsed["Subject"] == letter.subject
     assert "Sự cố kỹ thuật chết người" in parsed["Subject"]
 
 
