@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -42,19 +42,27 @@ def record(
     object_type: str,
     object_id: uuid.UUID | str,
     changes: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add an audit event to the caller's transaction (it commits or rolls back with it)."""
-    event = AuditEvent(
-        **audit_row(
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            changes=changes,
-        )
+    write_audit(
+        session,
+        [
+            audit_row(
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                changes=changes,
+            )
+        ],
     )
-    session.add(event)
-    return event
+
+
+def write_audit(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Every audit event is written here (rows from :func:`audit_row`), in the caller's
+    transaction; the only other writer is PostgreSQL's one-statement filing
+    (app/reports/single_statement.py), which inserts the same rows."""
+    session.execute(insert(AuditEvent), rows)
 
 
 def list_events(

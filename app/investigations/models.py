@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accidents import Category, Severity
 from app.db import Base, JSONDocument, UTCDateTime, new_id
-from app.reports.models import Category, Severity
 
 if TYPE_CHECKING:
     from app.reports.models import Report

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
+from app.accidents import Severity
 from app.auth.deps import SessionDep, require
 from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
@@ -12,7 +13,6 @@ from app.investigations import service
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageOut, PageParams, page_params
-from app.reports.models import Severity
 from app.responses import problems
 from app.routing import ReleasingRoute
 

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select,
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accidents import Severity
 from app.audit.service import record
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
@@ -43,7 +44,6 @@ from app.investigations import periods
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate_nulls_last
-from app.reports.models import Severity
 from app.reports.scope import in_area, in_commune
 
 S = InvestigationStatus

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,6 +47,35 @@ class Outcome:
     body: dict[str, Any]
     location: str
     replayed: bool
+
+
+def replay(stored: StoredResponse) -> Outcome:
+    return Outcome(stored.status, stored.body, stored.location or "", replayed=True)
+
+
+def once(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    key: str,
+    digest: str,
+    work: Callable[[], StoredResponse],
+) -> Outcome:
+    """The one way to run an idempotent POST in steps: claim the key, or replay what it
+    stored; else do the work in the session's transaction, store its response with it and
+    commit, or release the claim when anything failed. (PostgreSQL filings do all of it in one
+    statement: app.reports.single_statement.)"""
+    answer = claim(session, organisation_id=organisation_id, key=key, digest=digest)
+    if answer is not None:
+        return replay(answer)
+    try:
+        response = work()
+        complete(session, organisation_id=organisation_id, key=key, response=response)
+        session.commit()
+    except BaseException:
+        release(session, organisation_id=organisation_id, key=key)
+        raise
+    return Outcome(response.status, response.body, response.location or "", replayed=False)
 
 
 def request_hash(body: dict[str, Any]) -> str:

@@ -39,12 +39,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import clock
+from app.accidents import Category, Severity
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.divisions.service import divisions
 from app.investigations.models import Investigation
 from app.investigations.service import ACTIVE, FINISHED, statuses_in
-from app.reports.models import Category, Report, Severity
+from app.reports.models import Report
 from app.reports.scope import AREA_KINDS, in_area
 from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 

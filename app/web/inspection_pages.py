@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app import clock
+from app.accidents import Severity
 from app.audit.models import AuditEvent
 from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
@@ -28,7 +29,6 @@ from app.pagination import PageParams
 from app.people.service import Person
 from app.reports import amendments
 from app.reports import service as reports
-from app.reports.models import Severity
 from app.stats import service as stats
 from app.stats.csv_export import filename, render_csv
 from app.stats.schemas import Grouping

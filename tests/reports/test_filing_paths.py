@@ -18,7 +18,7 @@ from app import clock
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.investigations.models import Investigation
-from app.reports import service
+from app.reports import filing, rules
 from app.reports.models import Report, ReportCommune
 from app.reports.schemas import ReportCreate
 from tests.helpers import Org, post_report, report_body, victim
@@ -51,10 +51,10 @@ def test_one_statement_and_steps_write_the_same(
         api_key_id=None,
     )
     data = ReportCreate.model_validate(body)
-    victims = service.victims_as_stored(data.victims, kind=principal.kind)
-    place = service.check_report(data, principal=principal, now=clock.now(), victims=victims)
+    victims = rules.victims_as_stored(data.victims, kind=principal.kind)
+    place = rules.check_report(data, principal=principal, now=clock.now(), victims=victims)
     assert place is not None
-    in_steps = service._file_in_steps(
+    in_steps = filing._file_in_steps(
         session,
         principal=principal,
         data=data,
