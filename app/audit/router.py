@@ -7,15 +7,15 @@ from fastapi import APIRouter, Depends, Query
 from app.audit import service
 from app.audit.schemas import AuditEventRead
 from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.pagination import PageOut, PageParams, page_params
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["audit"], route_class=ReleasingRoute)
 
-Auditor = Annotated[Principal, Depends(require(K.inspectorate, K.admin))]
+Auditor = Annotated[Principal, Depends(require(Action.read_audit))]
 
 
 @router.get(

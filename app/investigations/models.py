@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.accidents import Category, Severity
 from app.db import Base, JSONDocument, UTCDateTime, new_id
 
@@ -21,6 +22,16 @@ class InvestigationStatus(enum.StrEnum):
     concluded = "concluded"
     closed = "closed"
 
+
+#: Still running: these count for deadlines and may become overdue.
+ACTIVE: tuple[InvestigationStatus, ...] = (
+    InvestigationStatus.open,
+    InvestigationStatus.in_progress,
+)
+FINISHED: tuple[InvestigationStatus, ...] = (
+    InvestigationStatus.concluded,
+    InvestigationStatus.closed,
+)
 
 #: Open or in progress: the statuses whose deadline still runs. Matches the literal IN list
 #: that app.investigations.service renders, so PostgreSQL can use the partial indexes.
@@ -105,3 +116,13 @@ class Investigation(Base):
             postgresql_include=["district_code", "status", "severity", "due_at", "category"],
         ),
     )
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Open or in progress and past ``due_at`` (exactly at ``due_at`` is still in time);
+        never without a ``due_at``."""
+        return self.status in ACTIVE and self.due_at is not None and now > self.due_at
+
+    @property
+    def overdue(self) -> bool:
+        """At the moment of the request (InvestigationRead reads it)."""
+        return self.overdue_at(clock.now())

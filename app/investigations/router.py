@@ -7,19 +7,19 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.accidents import Severity
 from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.investigations import service
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageOut, PageParams, page_params
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["investigations"], route_class=ReleasingRoute)
 
-Reader = Annotated[Principal, Depends(require(K.inspectorate, K.police))]
-Inspector = Annotated[Principal, Depends(require(K.inspectorate))]
+Reader = Annotated[Principal, Depends(require(Action.read_investigations))]
+Inspector = Annotated[Principal, Depends(require(Action.manage_investigations))]
 IfMatch = Annotated[
     str | None,
     Header(

@@ -13,6 +13,10 @@ StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class InvestigationRead(BaseModel):
+    """Read from an ``Investigation`` (its columns and ``overdue``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     report_id: uuid.UUID
     reference: str = Field(description="The report's reference")

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.accidents import Severity
 from app.audit.service import record
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.errors import (
     Conflict,
@@ -41,39 +40,18 @@ from app.errors import (
     ValidationProblem,
 )
 from app.investigations import periods
-from app.investigations.models import Investigation, InvestigationStatus
+from app.investigations.models import ACTIVE, FINISHED, Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate_nulls_last
-from app.reports.scope import in_area, in_commune
+from app.policy import readable_investigations
+from app.reports.scope import in_commune
 
 S = InvestigationStatus
-#: Still running: these count for deadlines and may become overdue.
-ACTIVE: tuple[InvestigationStatus, ...] = (S.open, S.in_progress)
-FINISHED: tuple[InvestigationStatus, ...] = (S.concluded, S.closed)
 #: The one move allowed from each status (contract, Investigations).
 NEXT_STATUS = {S.open: S.in_progress, S.in_progress: S.concluded, S.concluded: S.closed}
 #: Free text that may name people: the audit trail (readable by admins) records only that it
 #: changed; the text itself is in the investigation.
 FREE_TEXT = frozenset({"findings", "conclusion"})
-
-
-def readable_investigations(principal: Principal) -> ColumnElement[bool]:
-    """The inspectorate sees every investigation, the police those in its area (its commune
-    among the report's current communes, its province, or its legacy district)."""
-    if principal.kind is OrganisationKind.inspectorate:
-        return true()
-    if principal.kind is OrganisationKind.police:
-        return in_area(
-            principal,
-            report_id=Investigation.report_id,
-            district_code=Investigation.district_code,
-        )
-    return false()
-
-
-def is_overdue(investigation: Investigation, *, now: datetime) -> bool:
-    due = investigation.due_at
-    return investigation.status in ACTIVE and due is not None and now > due
 
 
 def statuses_in(statuses: Sequence[InvestigationStatus]) -> ColumnElement[bool]:
@@ -86,31 +64,8 @@ def etag(investigation: Investigation) -> str:
     return f'"{investigation.version}"'
 
 
-def to_read(investigation: Investigation, *, now: datetime | None = None) -> InvestigationRead:
-    return InvestigationRead.model_validate(
-        {
-            "id": investigation.id,
-            "report_id": investigation.report_id,
-            "reference": investigation.reference,
-            "commune_code": investigation.commune_code,
-            "district_code": investigation.district_code,
-            "current_commune_codes": investigation.current_commune_codes,
-            "severity": investigation.severity,
-            "status": investigation.status,
-            "lead_inspector": investigation.lead_inspector,
-            "assessment_required": investigation.assessment_required,
-            "findings": investigation.findings,
-            "conclusion": investigation.conclusion,
-            "opened_at": investigation.opened_at,
-            "due_at": investigation.due_at,
-            "extended": investigation.extended,
-            "extension_days": investigation.extension_days,
-            "approved_by": investigation.approved_by,
-            "overdue": is_overdue(investigation, now=now or clock.now()),
-            "concluded_at": investigation.concluded_at,
-            "updated_at": investigation.updated_at,
-        }
-    )
+def to_read(investigation: Investigation) -> InvestigationRead:
+    return InvestigationRead.model_validate(investigation)
 
 
 @dataclass(frozen=True)
@@ -429,8 +384,3 @@ def follow_report_severity(
         },
     )
     return investigation
-
-
-def list_condition_overdue(now: datetime) -> ColumnElement[bool]:
-    """Overdue as SQL (used by the statistics); never without a ``due_at``."""
-    return and_(statuses_in(ACTIVE), Investigation.due_at < now)

@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.auth.deps import PrincipalDep, SessionDep, require
-from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.notifications import service
 from app.notifications.models import DeliveryStatus
 from app.notifications.schemas import DeliveryRead, UndeliveredRead, UndeliveredStatus
 from app.pagination import PageOut, PageParams, page_params
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
@@ -19,11 +19,9 @@ router = APIRouter(tags=["notifications"], route_class=ReleasingRoute)
 
 Reader = Annotated[
     Principal,
-    Depends(
-        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
-    ),
+    Depends(require(Action.read_reports)),
 ]
-Operator = Annotated[Principal, Depends(require(K.admin, K.inspectorate))]
+Operator = Annotated[Principal, Depends(require(Action.operate_deliveries))]
 
 
 @router.get(

@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.audit.models import AuditEvent
 from app.audit.service import record
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.errors import (
     FieldError,
@@ -53,6 +52,7 @@ from app.investigations.service import follow_report_severity
 from app.notifications import outbox
 from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
+from app.policy import amends, readable_reports, reads_evidence
 from app.reports import idempotency
 from app.reports.models import Report, ReportVersion
 from app.reports.rules import check_report, count_outcomes, victims_as_stored
@@ -65,7 +65,6 @@ from app.reports.schemas import (
     ReportRead,
     ReportVersionRead,
 )
-from app.reports.scope import readable_reports
 from app.reports.service import to_read
 
 #: Bookkeeping of the report document, not facts of the accident.
@@ -111,7 +110,7 @@ def _own_report(
     session: Session, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
 ) -> Report:
     report = _load_report(session, principal=principal, report_id=report_id, for_update=for_update)
-    if report.submitted_by_id != principal.organisation_id:
+    if not amends(principal, report):
         raise Forbidden("Only the organisation that filed the report may amend it")
     return report
 
@@ -380,10 +379,7 @@ def evidence(session: Session, *, principal: Principal, report_id: uuid.UUID) ->
     """What was received for each version, as hashes of the bytes sent: the filing
     organisation and the labour authority may read it (others who can read the report: 403)."""
     report = _load_report(session, principal=principal, report_id=report_id)
-    if (
-        principal.kind is not OrganisationKind.inspectorate
-        and report.submitted_by_id != principal.organisation_id
-    ):
+    if not reads_evidence(principal, report):
         raise Forbidden("Only the filing organisation and the labour authority read the evidence")
     if report.version == 1:
         versions = [_first_version(session, report)]

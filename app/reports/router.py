@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 
 from app.accidents import Category, Severity
 from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
 from app.errors import BadRequest, FieldError
 from app.fields import InputTimestamp
 from app.pagination import PageOut, PageParams, page_params
+from app.policy import Action
 from app.reports import amendments, filing, service
 from app.reports.idempotency import Outcome
 from app.reports.schemas import (
@@ -29,14 +29,10 @@ from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["reports"], route_class=ReleasingRoute)
 
-Reporter = Annotated[
-    Principal, Depends(require(K.enterprise, K.commune_committee, K.district_committee))
-]
+Reporter = Annotated[Principal, Depends(require(Action.file_reports))]
 Reader = Annotated[
     Principal,
-    Depends(
-        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
-    ),
+    Depends(require(Action.read_reports)),
 ]
 
 

@@ -18,9 +18,10 @@ from app.audit.service import record
 from app.auth.principal import Principal
 from app.errors import NotFound
 from app.pagination import PageParams, paginate
+from app.policy import readable_reports
 from app.reports.models import Report
 from app.reports.schemas import ReportRead, ReportSummary
-from app.reports.scope import in_commune, readable_reports
+from app.reports.scope import in_commune
 
 
 def to_summary(report: Report) -> ReportSummary:

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse, Response
 
 from app import clock
 from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
 from app.auth.principal import Principal
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 from app.stats import csv_export, service
@@ -18,7 +18,7 @@ router = APIRouter(tags=["statistics"], route_class=ReleasingRoute)
 
 StatsReader = Annotated[
     Principal,
-    Depends(require(K.inspectorate, K.police, K.commune_committee, K.district_committee)),
+    Depends(require(Action.read_statistics)),
 ]
 CSV_MEDIA_TYPE = "text/csv"
 
