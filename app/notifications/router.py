@@ -30,7 +30,7 @@ Operator = Annotated[Principal, Depends(require(Action.operate_deliveries))]
     responses=problems(401, 403, 404, 422),
     summary="Who was notified of a report, on which channel, and how it went",
 )
-def report_notifications(
+def list_report_notifications(
     report_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> list[DeliveryRead]:
     deliveries = service.list_for_report(session, principal=principal, report_id=report_id)
@@ -44,7 +44,7 @@ def report_notifications(
     summary="Acknowledge receipt (the recipient organisation only; repeat calls keep the "
     "first time)",
 )
-def acknowledge(
+def acknowledge_notification(
     delivery_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> DeliveryRead:
     return service.to_read(
@@ -60,7 +60,7 @@ def acknowledge(
     description="For the inspectorate and administrators; newest first. Without `status`, "
     "both `failed` and `unroutable` are listed.",
 )
-def undelivered(
+def list_undelivered_notifications(
     principal: Operator,
     session: SessionDep,
     params: Annotated[PageParams, Depends(page_params)],
@@ -86,5 +86,7 @@ def undelivered(
     responses=problems(401, 403, 404, 409, 422),
     summary="Send a failed notification again, now, with a fresh retry schedule",
 )
-def retry(delivery_id: uuid.UUID, principal: Operator, session: SessionDep) -> DeliveryRead:
+def retry_notification(
+    delivery_id: uuid.UUID, principal: Operator, session: SessionDep
+) -> DeliveryRead:
     return service.to_read(service.retry(session, principal=principal, delivery_id=delivery_id))

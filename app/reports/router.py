@@ -156,7 +156,9 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
     "`body_sha256` is the hex SHA-256 of the bytes of the request body that created that "
     "version; a client that kept what it sent can prove the stored report is that.",
 )
-def report_evidence(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> EvidenceRead:
+def get_report_evidence(
+    report_id: uuid.UUID, principal: Reader, session: SessionDep
+) -> EvidenceRead:
     return amendments.evidence(session, principal=principal, report_id=report_id)
 
 

@@ -72,7 +72,7 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
     "comparison with earlier years; a commune spanning several old districts (`22015` Phường "
     "Tuy Hòa: 555 and 563) keeps a row of its own listing them, so no count is split.",
 )
-def get_stats(
+def get_statistics(
     principal: StatsReader,
     session: SessionDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
