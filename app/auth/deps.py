@@ -7,17 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.auth.service import authenticate
-from app.db import get_session, lookup_session
+from app.db import lookup_session
 from app.errors import Forbidden, Unauthenticated
 from app.ops.logs import note_principal
 from app.policy import Action, may
 from app.ratelimit import limiter
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by an administrator.")
 

@@ -6,12 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.accidents import Severity
-from app.auth.deps import SessionDep, require
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.investigations import service
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
-from app.pagination import PageOut, PageParams, page_params
+from app.pagination import PageOut
 from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
@@ -54,7 +55,7 @@ def _single(investigation: Investigation, response: Response) -> InvestigationRe
 def list_investigations(
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     status: Annotated[list[InvestigationStatus] | None, Query()] = None,
     commune_code: Annotated[
         str | None,

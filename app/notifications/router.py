@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import PrincipalDep, SessionDep, require
+from app.auth.deps import PrincipalDep, require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.notifications import service
 from app.notifications.models import DeliveryStatus
 from app.notifications.schemas import DeliveryRead, UndeliveredRead, UndeliveredStatus
-from app.pagination import PageOut, PageParams, page_params
+from app.pagination import PageOut
 from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
@@ -63,7 +64,7 @@ def acknowledge_notification(
 def list_undelivered_notifications(
     principal: Operator,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     status: Annotated[
         list[UndeliveredStatus] | None, Query(description="`failed` and/or `unroutable`")
     ] = None,

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.accidents import Category, Severity
-from app.auth.deps import SessionDep, require
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.errors import BadRequest, FieldError
 from app.fields import InputTimestamp
-from app.pagination import PageOut, PageParams, page_params
+from app.pagination import PageOut
 from app.policy import Action
 from app.reports import amendments, filing, service
 from app.reports.idempotency import Outcome
@@ -103,7 +104,7 @@ def file_report(
 def list_reports(
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     category: Category | None = None,
     severity: Severity | None = None,
     # A pattern, not just a length: PostgreSQL refuses NUL bytes in text (500 otherwise).
@@ -210,7 +211,7 @@ def list_report_versions(
     report_id: uuid.UUID,
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
 ) -> PageOut[ReportVersionRead]:
     items, next_cursor = amendments.list_versions(
         session, principal=principal, report_id=report_id, params=params

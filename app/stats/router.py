@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from app import clock
-from app.auth.deps import SessionDep, require
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import SessionDep
 from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute

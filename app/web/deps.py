@@ -14,8 +14,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from app.auth.deps import SessionDep
 from app.config import get_settings
+from app.deps import SessionDep
 from app.errors import Problem
 from app.people.service import Person, person_for
 from app.policy import Action, may

@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from app import clock
 from app.accidents import Severity
 from app.audit.models import AuditEvent
-from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
+from app.deps import SessionDep
 from app.errors import Conflict, PreconditionFailed, ValidationProblem
 from app.investigations import service as investigations
 from app.investigations.models import ACTIVE, Investigation, InvestigationStatus

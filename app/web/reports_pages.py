@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app import clock
-from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
+from app.deps import SessionDep
 from app.errors import IdempotentRequestInFlight, NotFound, NotNotifiable, ValidationProblem
 from app.notifications import service as notifications
 from app.pagination import PageParams
