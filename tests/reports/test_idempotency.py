@@ -229,6 +229,51 @@ def test_identical_posts_racing_file_exactly_one_report(
 
 
 @pytest.mark.postgres_only
+def test_identical_posts_racing_a_filing_in_flight_get_409_and_one_report_is_filed(
+    live_server: str, enterprise: Org
+) -> None:
+    """The race made certain: the first filing is held inside its statement (the year's number
+    is locked by another transaction) while the others arrive, so they meet it in flight."""
+    first = _post_live(live_server, enterprise, "warm-up")
+    year = int(first.json()["reference"].split("-")[1])
+    responses: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        response = _post_live(live_server, enterprise, "race")
+        with lock:
+            responses.append(response)
+
+    with get_engine().connect() as other:
+        other.execute(
+            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
+        )
+        holder = threading.Thread(target=post)
+        holder.start()
+        holder.join(timeout=1)  # now waiting for the year's number, holding the key's lock
+        assert holder.is_alive()
+        racers = [threading.Thread(target=post) for _ in range(4)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        with lock:
+            in_flight = list(responses)
+        other.commit()
+    holder.join()
+
+    assert [r.status_code for r in in_flight] == [409] * 4, [r.text for r in in_flight]
+    for response in in_flight:
+        assert_problem(response, 409, type_suffix="idempotent-request-in-flight")
+    (filed,) = [r for r in responses if r.status_code == 201]
+    assert "Idempotent-Replayed" not in filed.headers
+    assert _report_count() == 2  # the warm-up and this one
+    replay = _post_live(live_server, enterprise, "race")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == filed.json()["id"]
+
+
+@pytest.mark.postgres_only
 def test_request_while_the_key_is_locked_by_another_filing_is_409(
     client: TestClient, enterprise: Org
 ) -> None:
