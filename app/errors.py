@@ -204,7 +204,14 @@ class IdempotencyKeyReused(ValidationProblem):
     )
 
 
-class Overloaded(Problem):
+class RetryLater(Problem):
+    """A problem the client should retry, after ``Retry-After`` seconds."""
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
+class Overloaded(RetryLater):
     """More requests in flight than the process takes (app.admission): retry after a pause."""
 
     status, slug, title = 503, "overloaded", "The service is overloaded"
@@ -212,9 +219,6 @@ class Overloaded(Problem):
         "More requests are in flight than the server takes. Nothing was read or written: "
         "retry after `Retry-After` seconds (with the same Idempotency-Key)."
     )
-
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
 
 
 class HeaderFieldsTooLarge(Problem):
@@ -337,7 +341,7 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(Problem("An unexpected error occurred; it has been logged"))
 
 
-class RateLimited(Problem):
+class RateLimited(RetryLater):
     """Over a rate limit of ``TNLD_RATE_LIMIT_WRITES`` or ``TNLD_RATE_LIMIT_READS``."""
 
     status, slug, title = 429, "rate-limited", "Too many requests"
@@ -345,9 +349,6 @@ class RateLimited(Problem):
         "Over the rate limit of this API key (or, without a valid key, of this address). "
         "Retry after `Retry-After` seconds."
     )
-
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
 
 
 def problem_types() -> dict[str, type[Problem]]:

@@ -54,18 +54,35 @@ def file_report(
     victims = victims_as_stored(data.victims, kind=principal.kind)
     place = check_report(data, principal=principal, now=clock.now(), victims=victims)
     assert place is not None  # checked, or a problem was raised
-    digest = idempotency.request_hash(data.model_dump(mode="json"))
-    filing = _file_in_one_statement if is_postgresql(session) else _file_in_steps
-    return filing(
-        session,
-        principal=principal,
-        data=data,
-        place=place,
-        victims=victims,
-        key=idempotency_key,
-        digest=digest,
-        body_sha256=body_sha256,
+    filing = _Filing(
+        principal=principal, data=data, place=place, victims=victims, body_sha256=body_sha256
     )
+    digest = idempotency.request_hash(data.model_dump(mode="json"))
+    write = _file_in_one_statement if is_postgresql(session) else _file_in_steps
+    return write(session, filing, key=idempotency_key, digest=digest)
+
+
+@dataclass(frozen=True)
+class _Filing:
+    """A report checked and ready to be written."""
+
+    principal: Principal
+    data: ReportCreate
+    place: Place
+    victims: list[dict[str, Any]]
+    body_sha256: str | None
+
+    def rows(self, session: Session, *, received_at: datetime, reference: str) -> FilingRows:
+        return _build_rows(
+            session,
+            principal=self.principal,
+            data=self.data,
+            place=self.place,
+            victims=self.victims,
+            received_at=received_at,
+            reference=reference,
+            body_sha256=self.body_sha256,
+        )
 
 
 @dataclass(frozen=True)
@@ -90,37 +107,21 @@ _FILING_TRIES = 3
 
 
 def _file_in_one_statement(
-    session: Session,
-    *,
-    principal: Principal,
-    data: ReportCreate,
-    place: Place,
-    victims: list[dict[str, Any]],
-    key: str,
-    digest: str,
-    body_sha256: str | None = None,
+    session: Session, filing: _Filing, *, key: str, digest: str
 ) -> idempotency.Outcome:
     """PostgreSQL: claim, store, number and wake in one statement (see
     :mod:`app.reports.single_statement`). A key already used is answered from its stored
     record, which writes nothing."""
     for _ in range(_FILING_TRIES):
         received_at = clock.now()
-        rows = _build_rows(
-            session,
-            principal=principal,
-            data=data,
-            place=place,
-            victims=victims,
-            received_at=received_at,
-            reference=numbering.STAND_IN,  # the statement writes the number it takes
-            body_sha256=body_sha256,
-        )
+        # The statement writes the number it takes in place of the stand-in.
+        rows = filing.rows(session, received_at=received_at, reference=numbering.STAND_IN)
         taken, reference = single_statement.file_report(
             session.connection(),
-            organisation_id=principal.organisation_id,
+            organisation_id=filing.principal.organisation_id,
             idempotency_key=key,
             idempotency_row=idempotency.completed_row(
-                organisation_id=principal.organisation_id,
+                organisation_id=filing.principal.organisation_id,
                 key=key,
                 digest=digest,
                 location=rows.location,
@@ -145,7 +146,7 @@ def _file_in_one_statement(
                 "A request with this Idempotency-Key is still being processed; retry later"
             )
         stored = idempotency.stored(
-            session, organisation_id=principal.organisation_id, key=key, digest=digest
+            session, organisation_id=filing.principal.organisation_id, key=key, digest=digest
         )
         if stored is not None:
             return idempotency.replay(stored)
@@ -154,15 +155,7 @@ def _file_in_one_statement(
 
 
 def _file_in_steps(
-    session: Session,
-    *,
-    principal: Principal,
-    data: ReportCreate,
-    place: Place,
-    victims: list[dict[str, Any]],
-    key: str,
-    digest: str,
-    body_sha256: str | None = None,
+    session: Session, filing: _Filing, *, key: str, digest: str
 ) -> idempotency.Outcome:
     """SQLite: under the key's claim, take the number and write the rows with it in one
     transaction. The transaction holds the database's write lock from its first statement, so
@@ -172,16 +165,7 @@ def _file_in_steps(
         received_at = clock.now()
         connection = session.connection()
         reference = numbering.take_reference(connection, year=_year(received_at))
-        rows = _build_rows(
-            session,
-            principal=principal,
-            data=data,
-            place=place,
-            victims=victims,
-            received_at=received_at,
-            reference=reference,
-            body_sha256=body_sha256,
-        )
+        rows = filing.rows(session, received_at=received_at, reference=reference)
         connection.execute(insert(Report), [rows.report])
         if rows.communes:
             connection.execute(insert(ReportCommune), rows.communes)
@@ -191,7 +175,11 @@ def _file_in_steps(
         return idempotency.StoredResponse(status=201, body=rows.body, location=rows.location)
 
     return idempotency.once(
-        session, organisation_id=principal.organisation_id, key=key, digest=digest, work=write
+        session,
+        organisation_id=filing.principal.organisation_id,
+        key=key,
+        digest=digest,
+        work=write,
     )
 
 

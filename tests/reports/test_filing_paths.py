@@ -56,14 +56,16 @@ def test_one_statement_and_steps_write_the_same(
     assert place is not None
     in_steps = filing._file_in_steps(
         session,
-        principal=principal,
-        data=data,
-        place=place,
-        victims=victims,
+        filing._Filing(
+            principal=principal,
+            data=data,
+            place=place,
+            victims=victims,
+            # The body's hash as the HTTP layer gives it (the same bytes as the first filing).
+            body_sha256=hashlib.sha256(in_one.request.content).hexdigest(),
+        ),
         key=f"steps-{uuid.uuid4()}",
         digest="0" * 64,
-        # The body's hash as the HTTP layer gives it (the same bytes as the first filing).
-        body_sha256=hashlib.sha256(in_one.request.content).hexdigest(),
     )
 
     first, second = in_one.json(), in_steps.body
