@@ -3,17 +3,13 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.accidents import Category, Severity
 from app.db import Base, JSONDocument, UTCDateTime, new_id
-
-if TYPE_CHECKING:
-    from app.reports.models import Report
 
 
 class InvestigationStatus(enum.StrEnum):
@@ -84,8 +80,6 @@ class Investigation(Base):
     #: The report's place (which never changes), for lists and filters without a join.
     commune_code: Mapped[str | None] = mapped_column(String(16))
     current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
-
-    report: Mapped[Report] = relationship(back_populates="investigation")
 
     __table_args__ = (
         # Lists of finished investigations (one status) by deadline.

@@ -44,6 +44,7 @@ from app.investigations.models import ACTIVE, FINISHED, Investigation, Investiga
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate_nulls_last
 from app.policy import readable_investigations
+from app.reports.models import Report
 from app.reports.scope import in_commune
 
 S = InvestigationStatus
@@ -164,10 +165,10 @@ def check_if_match(investigation: Investigation, if_match: str | None) -> None:
     )
 
 
-def base_days(investigation: Investigation) -> int | None:
+def base_days(session: Session, investigation: Investigation) -> int | None:
     """The base period in force (Law 84/2015 Art. 35.6), from the report's victims as now
     declared and the assessment flag."""
-    report = investigation.report
+    report = session.get_one(Report, investigation.report_id)
     return periods.base_days(
         dead=report.dead_count,
         seriously_injured=report.seriously_injured_count,
@@ -182,10 +183,10 @@ def _audit_value(value: Any) -> Any:
     return value
 
 
-def _recompute_due_at(investigation: Investigation) -> None:
+def _recompute_due_at(session: Session, investigation: Investigation) -> None:
     """Base period in force plus the extension's days, counted from receipt (Civil Code 2015
     Arts. 147–148)."""
-    base = base_days(investigation)
+    base = base_days(session, investigation)
     investigation.due_at = periods.due_at(
         received_at=investigation.opened_at,
         days=None if base is None else base + (investigation.extension_days or 0),
@@ -267,7 +268,7 @@ def update_investigation(
     if "assessment_required" in changed_fields:
         # Law 84/2015 Art. 35: 60 days where a technical assessment or forensic examination
         # is needed; the deadline still runs from receipt of the notification.
-        _recompute_due_at(investigation)
+        _recompute_due_at(session, investigation)
 
     changes = _changes(before, investigation)
     if changes:
@@ -304,7 +305,7 @@ def extend_investigation(
         raise InvalidTransition(
             f"The investigation is {investigation.status}: there is no deadline to extend"
         )
-    base = base_days(investigation)
+    base = base_days(session, investigation)
     if base is None:
         raise Conflict(
             "The Law sets no investigation period for an incident without victims "
@@ -331,7 +332,7 @@ def extend_investigation(
     investigation.extension_reason = data.reason
     investigation.extension_days = days
     investigation.approved_by = data.approved_by
-    _recompute_due_at(investigation)
+    _recompute_due_at(session, investigation)
     _touch(investigation, now=clock.now())
     record(
         session,
@@ -368,7 +369,7 @@ def follow_report_severity(
         return investigation
     old_severity, old_due = investigation.severity, investigation.due_at
     investigation.severity = severity
-    _recompute_due_at(investigation)
+    _recompute_due_at(session, investigation)
     if investigation.severity == old_severity and investigation.due_at == old_due:
         return investigation
     _touch(investigation, now=clock.now())

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -21,10 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accidents import Category, Severity
 from app.auth.models import Organisation
 from app.db import Base, JSONDocument, UTCDateTime, new_id
+from app.investigations.models import Investigation
 from app.reports.rules import report_warnings
-
-if TYPE_CHECKING:
-    from app.investigations.models import Investigation
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -77,9 +75,7 @@ class Report(Base):
     body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
-    investigation: Mapped[Investigation | None] = relationship(
-        back_populates="report", lazy="joined", uselist=False
-    )
+    investigation: Mapped[Investigation | None] = relationship(lazy="joined", uselist=False)
 
     # What the read schemas (app/reports/schemas.py) read besides the columns.
     @property
