@@ -221,6 +221,25 @@ class Overloaded(RetryLater):
     )
 
 
+class OutcomeUnknown(RetryLater):
+    """The connection to the database was lost while a write committed: it may or may not
+    have been stored (contract, After a crash)."""
+
+    status, slug, title = 503, "outcome-unknown", "The outcome of the request is unknown"
+    explanation = (
+        "The connection to the database was lost while the request's write was committed: it "
+        "may or may not have been stored. Retry after `Retry-After` seconds with the same "
+        "Idempotency-Key: you will get the stored response, or the request will be processed."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database connection was lost while the request was being stored; retry with "
+            "the same Idempotency-Key",
+            retry_after_seconds=1,
+        )
+
+
 class HeaderFieldsTooLarge(Problem):
     """Answered by the HTTP protocol itself (app/http_guard.py), before any routing."""
 

@@ -136,7 +136,7 @@ def _file_in_one_statement(
             audit=rows.audit,
         )
         if reference is not None:
-            session.commit()  # committed with the statement: this ends the session's transaction
+            idempotency.commit(session)  # committed with the statement: this ends the transaction
             return idempotency.Outcome(
                 201, {**rows.body, "reference": reference}, rows.location, replayed=False
             )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from app import clock
 from app.db import get_engine, session_factory
-from app.reports import idempotency, numbering, single_statement
+from app.reports import idempotency, numbering
 from app.reports.models import IdempotencyRecord, Report
 from app.reports.schemas import ReportCreate
 from tests.assertions import assert_problem, row_counts
@@ -279,7 +279,7 @@ def test_request_while_the_key_is_locked_by_another_filing_is_409(
 ) -> None:
     # On PostgreSQL a filing holds an advisory lock on (organisation, key) for its statement
     # and commit: a duplicate arriving then is in flight by definition.
-    lock_id = single_statement.lock_id(uuid.UUID(enterprise.id), "k-1")
+    lock_id = idempotency.lock_id(uuid.UUID(enterprise.id), "k-1")
     with get_engine().connect() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         response = _post(client, enterprise, "k-1")
