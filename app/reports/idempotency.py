@@ -90,7 +90,12 @@ def once(
         if answer is not None:
             session.rollback()  # nothing to write: end the transaction (and free its locks)
             return replay(answer)
-        response = work()
+        try:
+            response = work()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            raise OutcomeUnknown() from error
         record = completed_row(
             organisation_id=organisation_id,
             key=key,
@@ -113,7 +118,8 @@ def once(
 def commit(session: Session) -> None:
     """Commit a write whose outcome the client must learn: when the connection is lost during
     the commit, the outcome is unknown (503 ``outcome-unknown``: retry with the same key),
-    never a bare 500."""
+    never a bare 500. (Lost before the commit, nothing was stored, and the answer is the same:
+    retry.)"""
     try:
         session.commit()
     except DBAPIError as error:

@@ -159,7 +159,6 @@ def test_without_smtp_host_emails_are_written_as_eml_files(
         recipients.police.id,
         recipients.inspectorate.id,
     }
-    assert sorted(p.name for p in folder.glob("*.eml")) == sorted(f"{d.id}.eml" for d in emails)
     for delivery in emails:
         assert delivery.status == "delivered"
         path = folder / f"{delivery.id}.eml"

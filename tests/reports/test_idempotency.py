@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -348,3 +349,50 @@ def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
     after = _post_live(live_server, enterprise, "k-2")
     # No number was used up by the refused statement.
     assert after.json()["reference"] == f"TNLD-{year}-000002"
+
+
+@pytest.mark.postgres_only
+def test_connection_lost_during_a_filing_is_503_outcome_unknown_and_the_retry_files_it(
+    live_server: str, enterprise: Org
+) -> None:
+    """The database connection dies while the filing's statement and COMMIT are in flight (its
+    backend is terminated while it waits for the year's number): the client is told the
+    outcome is unknown and to retry with the key, never a bare 500; the retry files it."""
+    first = _post_live(live_server, enterprise, "k-0")
+    year = int(first.json()["reference"].split("-")[1])
+    responses: list[httpx.Response] = []
+
+    def post() -> None:
+        responses.append(_post_live(live_server, enterprise, "k-1"))
+
+    with get_engine().connect() as other:
+        other.execute(
+            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
+        )
+        poster = threading.Thread(target=post)
+        poster.start()
+        waiting = None
+        for _ in range(200):
+            # pg_stat_activity is a snapshot per transaction: a new one each time.
+            other.execute(text("SELECT pg_stat_clear_snapshot()"))
+            waiting = other.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            if waiting is not None:
+                break
+            time.sleep(0.05)
+        assert waiting is not None, "the filing never waited for the year's number"
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
+        poster.join()
+        other.rollback()
+
+    (response,) = responses
+    assert_problem(response, 503, type_suffix="outcome-unknown")
+    assert response.headers["Retry-After"] == "1"
+    retry = _post_live(live_server, enterprise, "k-1")
+    assert retry.status_code == 201, retry.text
+    assert "Idempotent-Replayed" not in retry.headers
+    assert _report_count() == 2
