@@ -72,18 +72,6 @@ class _Filing:
     victims: list[dict[str, Any]]
     body_sha256: str | None
 
-    def rows(self, session: Session, *, received_at: datetime, reference: str) -> FilingRows:
-        return _build_rows(
-            session,
-            principal=self.principal,
-            data=self.data,
-            place=self.place,
-            victims=self.victims,
-            received_at=received_at,
-            reference=reference,
-            body_sha256=self.body_sha256,
-        )
-
 
 @dataclass(frozen=True)
 class FilingRows:
@@ -115,7 +103,7 @@ def _file_in_one_statement(
     for _ in range(_FILING_TRIES):
         received_at = clock.now()
         # The statement writes the number it takes in place of the stand-in.
-        rows = filing.rows(session, received_at=received_at, reference=numbering.STAND_IN)
+        rows = _build_rows(session, filing, received_at=received_at, reference=numbering.STAND_IN)
         taken, reference = single_statement.file_report(
             session.connection(),
             organisation_id=filing.principal.organisation_id,
@@ -165,7 +153,7 @@ def _file_in_steps(
         received_at = clock.now()
         connection = session.connection()
         reference = numbering.take_reference(connection, year=_year(received_at))
-        rows = filing.rows(session, received_at=received_at, reference=reference)
+        rows = _build_rows(session, filing, received_at=received_at, reference=reference)
         connection.execute(insert(Report), [rows.report])
         if rows.communes:
             connection.execute(insert(ReportCommune), rows.communes)
@@ -189,19 +177,12 @@ def _year(received_at: datetime) -> int:
 
 
 def _build_rows(
-    session: Session,
-    *,
-    principal: Principal,
-    data: ReportCreate,
-    place: Place,
-    victims: list[dict[str, Any]],
-    received_at: datetime,
-    reference: str,
-    body_sha256: str | None = None,
+    session: Session, filing: _Filing, *, received_at: datetime, reference: str
 ) -> FilingRows:
     """The report, its investigation, its notifications (the outbox) and its audit events,
     built up front as column values: filing is the hot path, and model instances and the unit
     of work's bookkeeping would cost more than the statements."""
+    principal, data, place, victims = filing.principal, filing.data, filing.place, filing.victims
     counts = count_outcomes(victims)
     routes = routes_for(
         session,
@@ -242,7 +223,7 @@ def _build_rows(
         "version": 1,
         "updated_at": received_at,
         # Evidence: the hash of the exact bytes that were filed (GET /reports/{id}/evidence).
-        "body_sha256": body_sha256,
+        "body_sha256": filing.body_sha256,
     }
     investigation, opened = new_investigation(
         report_id=report_id,
