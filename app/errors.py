@@ -2,8 +2,10 @@
 
 Services raise :class:`Problem` subclasses; they never import FastAPI. The handlers installed by
 :func:`install_handlers` turn these, FastAPI's request-validation errors and Starlette's HTTP
-errors (404 for unknown paths, 405 with ``Allow``) into problem documents, so no client ever
-sees an HTML or bare-JSON error, and never a stack trace.
+errors (404 for unknown paths, 405 with ``Allow``) into problem documents, so no API client
+ever sees an HTML or bare-JSON error, and never a stack trace. A request for a web page (not
+under ``/api``) is answered with a page in Vietnamese instead, by the renderer the pages install
+as ``app.state.page_errors`` (app.web.errors): the same status and headers, for a person.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 
 log = logging.getLogger(__name__)
@@ -314,23 +317,33 @@ def _allowed_methods(request: Request) -> set[str]:
     }
 
 
+def answer(request: Request, problem: Problem) -> Response:
+    """The problem as problem+json, or as a page when the request is a page's (see module)."""
+    page_errors = getattr(request.app.state, "page_errors", None)
+    if page_errors is not None:
+        page: Response | None = page_errors(request, problem)
+        if page is not None:
+            return page
+    return problem_response(problem)
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         content_type = request.headers.get("content-type", "")
         body_rejected = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
         if body_rejected and content_type and not _is_json(content_type):
-            return problem_response(
-                UnsupportedMediaType("The request body must be JSON (application/json)")
+            return answer(
+                request, UnsupportedMediaType("The request body must be JSON (application/json)")
             )
-        return problem_response(ValidationProblem(field_errors_from_pydantic(exc.errors())))
+        return answer(request, ValidationProblem(field_errors_from_pydantic(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         problem: Problem
         headers = dict(exc.headers or {})
         if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
@@ -352,12 +365,12 @@ def install_handlers(app: FastAPI) -> None:
             problem.slug = f"http-{exc.status_code}"
             problem.title = str(exc.detail)
         problem.headers.update(headers)
-        return problem_response(problem)
+        return answer(request, problem)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(Problem("An unexpected error occurred; it has been logged"))
+        return answer(request, Problem("An unexpected error occurred; it has been logged"))
 
 
 class RateLimited(RetryLater):

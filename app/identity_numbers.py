@@ -69,13 +69,18 @@ _CENTURY_START = {0: 1900, 1: 1900, 2: 2000, 3: 2000, 4: 2100, 5: 2100, 6: 2200,
 _CENTURY_START.update({8: 1800, 9: 1800})
 
 
+def coded_birth_year(national_id: str) -> int:
+    """The year of birth a valid identity number encodes (4th digit: century and sex; 5th
+    and 6th: the year within the century)."""
+    return _CENTURY_START[int(national_id[3])] + int(national_id[4:6])
+
+
 def national_id_doubts(national_id: str, *, gender: str, birth_year: int) -> list[tuple[str, str]]:
     """``(field, detail)`` for each way a valid identity number disagrees with the victim's
     stated gender or birth year: ``field`` is ``gender`` or ``birth_year``."""
     digit = int(national_id[3])
-    century = _CENTURY_START[digit]
     coded_gender = "male" if digit % 2 == 0 else "female"
-    coded_year = century + int(national_id[4:6])
+    coded_year = coded_birth_year(national_id)
     doubts: list[tuple[str, str]] = []
     if coded_gender != gender:
         doubts.append(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, problem_response
+from app.errors import PayloadTooLarge, answer
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -29,8 +30,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = problem_response(
-            PayloadTooLarge(f"The request body must be at most {self.max_bytes} bytes")
+        # problem+json, or a page for a page's form (app.errors.answer)
+        too_large = answer(
+            Request(scope),
+            PayloadTooLarge(f"The request body must be at most {self.max_bytes} bytes"),
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length":

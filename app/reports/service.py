@@ -7,11 +7,13 @@ Filing is :mod:`app.reports.filing`; amendments and versions :mod:`app.reports.a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 
 from app.accidents import Category, Severity
 from app.audit.service import record
@@ -76,9 +78,16 @@ class ReportFilters:
 
 
 def list_reports(
-    session: Session, *, principal: Principal, filters: ReportFilters, params: PageParams
+    session: Session,
+    *,
+    principal: Principal,
+    filters: ReportFilters,
+    params: PageParams,
+    options: Sequence[ExecutableOption] = (),
 ) -> tuple[list[Report], str | None]:
-    stmt = _readable(principal)
+    """Reports in the caller's scope, newest first. ``options`` narrow what is loaded (a page
+    of links needs five columns, not the victims, the organisation and the investigation)."""
+    stmt = _readable(principal).options(*options)
     if filters.category is not None:
         stmt = stmt.where(Report.category == filters.category)
     if filters.severity is not None:

@@ -65,7 +65,9 @@ class StatsRead(BaseModel):
     )
     scope: Literal["province", "area"]
     as_of: Timestamp = Field(
-        description="Investigation figures (open, overdue, concluded) are as of this moment"
+        description="When these figures were computed: investigation figures (open, overdue, "
+        "concluded) are as of this moment. Figures are kept at most 60 seconds and computed "
+        "again at once after any new report, amendment or investigation change"
     )
     units: list[UnitFigures]
     total: Figures = Field(description="The province (inspectorate) or the caller's area")

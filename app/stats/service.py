@@ -15,13 +15,18 @@ all have a 2024 district, count there). ``by=district`` rolls the 2025 communes 
 districts for comparison with earlier years; a commune that spans several old districts
 (22015 Phường Tuy Hòa, 22240 Phường Phú Yên) is shown as such, never split.
 
-Everything is aggregated in SQL, in one statement grouped by unit.
+Everything is aggregated in SQL, in one statement grouped by unit. With a million reports
+that statement takes a quarter to half a second, too slow for a page (and for an API read
+repeated by dashboards), so the figures are kept for a short while (see ``FiguresCache``):
+``as_of`` says when they were computed.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -38,6 +43,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import clock
 from app.accidents import Category, Severity
+from app.audit.models import AuditEvent
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.divisions.service import divisions
@@ -248,10 +254,107 @@ def _figures_row(key: _Key, counts: _Counts, *, year: int) -> UnitFigures:
     )
 
 
+#: How long computed figures are served while nothing was written: only the passage of time
+#: (an investigation becoming overdue) can change them meanwhile.
+FIGURES_MAX_AGE = timedelta(seconds=60)
+
+
+def _last_change(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a write changes the figures, read from two indexes in one round
+    trip: the newest report, and the newest audit event other than a read. Every filing,
+    amendment and investigation change writes an audit event in its own transaction
+    (app.audit); the newest report also catches reports written without one (bulk loads).
+    Random ids make two different histories differ even where their serial numbers agree."""
+    newest_event = (
+        select(AuditEvent.id, AuditEvent.object_id)
+        .where(AuditEvent.action != "report.read")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    newest_report = (
+        select(Report.received_at, Report.id)
+        .order_by(Report.received_at.desc(), Report.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    row = session.execute(
+        select(
+            select(newest_event.c.id).scalar_subquery(),
+            select(newest_event.c.object_id).scalar_subquery(),
+            select(newest_report.c.received_at).scalar_subquery(),
+            select(newest_report.c.id).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
+
+
+class FiguresCache:
+    """Figures per database, scope, year and grouping, each kept while nothing that counts was
+    written since (``_last_change``) and for at most ``FIGURES_MAX_AGE``; bounded, per
+    process. The page and ``GET /api/v1/stats`` both read through it, so they agree."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], StatsRead]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], change: tuple[Any, ...], now: datetime) -> StatsRead | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            seen, figures = found
+            if seen != change or not (timedelta(0) <= now - figures.as_of < FIGURES_MAX_AGE):
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return figures
+
+    def put(self, key: tuple[Any, ...], change: tuple[Any, ...], figures: StatsRead) -> None:
+        with self._lock:
+            self._items[key] = (change, figures)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+figures_cache = FiguresCache()
+
+
 def yearly_stats(
     session: Session, *, principal: Principal, year: int, by: Grouping = "place"
 ) -> StatsRead:
+    """The year's figures for the caller's scope, computed at most ``FIGURES_MAX_AGE`` ago and
+    after the last write that changes them (``as_of`` says when)."""
     now = clock.now()
+    scope_key = (
+        principal.kind.value
+        if principal.kind is OrganisationKind.inspectorate
+        else (
+            principal.kind.value,
+            principal.commune_code,
+            principal.province_code,
+            principal.district_code,
+        )
+    )
+    key = (str(session.get_bind().engine.url), scope_key, year, by)
+    change = _last_change(session)
+    figures = figures_cache.get(key, change, now)
+    if figures is None:
+        figures = compute_yearly_stats(session, principal=principal, year=year, by=by, now=now)
+        figures_cache.put(key, change, figures)
+    return figures
+
+
+def compute_yearly_stats(
+    session: Session, *, principal: Principal, year: int, by: Grouping, now: datetime
+) -> StatsRead:
+    """The figures from the rows, now (one aggregate statement: see ``stats_statement``)."""
     by_unit: dict[_Key, _Counts] = {}
     for row in session.execute(stats_statement(principal=principal, year=year, now=now)):
         district_code, commune_code, *figures = row

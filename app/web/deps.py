@@ -19,6 +19,7 @@ from app.deps import SessionDep
 from app.errors import Problem
 from app.people.service import Person, person_for
 from app.policy import Action, may
+from app.web.errors import MESSAGES
 from app.web.templating import render
 
 LOGIN_PATH = "/dang-nhap"
@@ -148,11 +149,7 @@ class PageRoute(APIRoute):
             except LoginRequired:
                 return RedirectResponse(LOGIN_PATH, status_code=303)
             except PageForbidden:
-                return _error_page(
-                    403,
-                    "Không có quyền truy cập",
-                    "Trang này không dành cho vai trò của tổ chức bạn.",
-                )
+                return _error_page(403, *MESSAGES[403])
             except CsrfRefused:
                 return _error_page(
                     403,
@@ -161,22 +158,9 @@ class PageRoute(APIRoute):
                     "tải lại và gửi lại.",
                 )
             except Problem as problem:
-                if problem.status == 404:
-                    return _error_page(
-                        404, "Không tìm thấy", "Không có trang này, hoặc bạn không xem được nó."
-                    )
-                if problem.status == 422:  # a forged or outdated link (a cursor, a filter)
-                    return _error_page(
-                        422,
-                        "Liên kết không hợp lệ",
-                        "Liên kết này không còn dùng được. Hãy mở lại trang từ danh sách.",
-                    )
-                if problem.status == 409:
-                    return _error_page(
-                        409,
-                        "Chưa thực hiện được",
-                        "Thao tác đang được xử lý hoặc không còn phù hợp. Hãy tải lại trang.",
-                    )
+                # 422 here is a forged or outdated link (a cursor, a filter).
+                if problem.status in (404, 409, 422):
+                    return _error_page(problem.status, *MESSAGES[problem.status])
                 raise
 
         return page_handler

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from app import clock
 from app.divisions.service import divisions
 from app.errors import FieldError
+from app.identity_numbers import coded_birth_year, national_id_doubts
 from app.web import vietnamese as vi
 
 #: The first day of map 2025 (Resolution 1660/NQ-UBTVQH15 Art. 2: districts abolished).
@@ -120,6 +121,43 @@ def read_answers(form: dict[str, str]) -> Answers:
     # Rows left empty are dropped (a row added and not used), but the form keeps at least one.
     answers.victims = [r for r in rows if not _blank(r)] or [dict.fromkeys(VICTIM_FIELDS, "")]
     return answers
+
+
+def without_victim(form: dict[str, str], raw_index: str) -> dict[str, str]:
+    """The form without the victim row whose "remove" button was pressed (the button's value
+    is the row's index in the form's field names); every other answer kept as typed."""
+    if not raw_index.isdigit():
+        return form
+    prefix = f"victims-{int(raw_index)}-"
+    return {k: v for k, v in form.items() if not k.startswith(prefix)}
+
+
+def warnings_in_vietnamese(victims: list[dict[str, Any]]) -> list[str]:
+    """The report's warnings (contract, Reports: doubtful data, accepted, never blocking),
+    from the same rule as the API's ``warnings``, told to a person: which victim, which fields
+    disagree and how."""
+    told: list[str] = []
+    for index, victim in enumerate(victims):
+        national_id = victim.get("national_id")
+        if not national_id or not isinstance(victim.get("birth_year"), int):
+            continue
+        for field_name_, _detail in national_id_doubts(
+            national_id, gender=victim["gender"], birth_year=victim["birth_year"]
+        ):
+            who = f"Người bị nạn {index + 1}"
+            if field_name_ == "gender":
+                coded = "nam" if int(national_id[3]) % 2 == 0 else "nữ"
+                told.append(
+                    f"{who}: chữ số thứ 4 của số định danh ({national_id[3]}) là của {coded}, "
+                    f"khác với giới tính đã khai ({vi.GENDER.get(victim['gender'], '')})."
+                )
+            else:
+                told.append(
+                    f"{who}: chữ số thứ 4 đến thứ 6 của số định danh cho năm sinh "
+                    f"{coded_birth_year(national_id)}, khác với năm sinh đã khai "
+                    f"({victim['birth_year']})."
+                )
+    return told
 
 
 def empty_answers() -> Answers:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only, raiseload
 from starlette.responses import RedirectResponse, Response
 
 from app import clock
@@ -39,6 +39,13 @@ from app.web.templating import render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 
+#: What the list page shows of a report: not its victims (JSON to parse), nor the organisation
+#: and investigation joined to every row (bench/README.md, Pages).
+LIST_COLUMNS = (
+    load_only(Report.id, Report.reference, Report.received_at, Report.severity, Report.place_name),
+    raiseload("*"),
+)
+
 #: How long a press of confirm waits for the same answers' filing already under way.
 IN_FLIGHT_WAIT_SECONDS = 15.0
 
@@ -56,6 +63,7 @@ def _form_page(
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    notice_removed: bool = False,
     status_code: int = 200,
 ) -> Response:
     errors = errors or {}
@@ -70,6 +78,7 @@ def _form_page(
             "errors": errors,
             "summary": summary,
             "notice": notice,
+            "removed": notice_removed,
             "labels": rf.label,
             "communes": rf.commune_choices(),
             "districts": rf.district_choices(),
@@ -119,6 +128,9 @@ def _checked(
 @router.post("/bao-cao/moi")
 def submit_report(person: ReporterDep, form: FormDep, session: SessionDep) -> Response:
     check_csrf(form, person.csrf_token)
+    if "remove_victim" in form:
+        answers = rf.read_answers(rf.without_victim(form, form["remove_victim"]))
+        return _form_page(person, answers, notice_removed=True)
     answers = rf.read_answers(form)
     if "add_victim" in form:
         if len(answers.victims) < rf.MAX_VICTIM_ROWS:
@@ -142,6 +154,9 @@ def submit_report(person: ReporterDep, form: FormDep, session: SessionDep) -> Re
                 "victims": answers.victims,
                 "hidden": answers.hidden_fields(),
                 "place": _place_label(answers),
+                "warnings": rf.warnings_in_vietnamese(
+                    victims_as_stored(data.victims, kind=person.principal.kind)
+                ),
                 "title": "Kiểm tra lại trước khi gửi",
             },
         )
@@ -188,6 +203,7 @@ def report_list(
         principal=person.principal,
         filters=reports.ReportFilters(),
         params=PageParams(limit=50, cursor=cursor),
+        options=LIST_COLUMNS,
     )
     return render(
         "report_list.html",
@@ -223,6 +239,11 @@ def _report_page(session: Session, person: Person, report: Report) -> Response:
             "acknowledged": [d for d in mine if d.acknowledged_at is not None],
             "versions": [v for v in versions if v.version > 1],
             "may_amend": report.submitted_by_id == person.principal.organisation_id,
+            # The API's warnings of the filing (contract, Reports), kept with the report: its
+            # filer sees them after confirming and whenever it comes back to the report.
+            "warnings": rf.warnings_in_vietnamese(report.victims)
+            if report.submitted_by_id == person.principal.organisation_id
+            else [],
             "show_errors": person.principal.kind is OrganisationKind.inspectorate,
             "title": f"Vụ việc {report.reference}",
         },

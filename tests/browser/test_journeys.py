@@ -99,18 +99,29 @@ def test_a_fatal_report_from_the_form_to_the_inspector_and_the_police(
     page.select_option("[id='victims-0-gender']", "male")
     page.fill("[id='victims-0-birth_year']", "1990")
     page.select_option("[id='victims-0-outcome']", "dead")
+    # 066 Đắk Lắk, 1: a woman born in the 1900s, 85: 1985 — doubtful for this man of 1990,
+    # accepted with warnings (contract, Reports).
+    page.fill("[id='victims-0-national_id']", "066185001234")
     page.get_by_role("button", name="Thêm người bị nạn").click()
     assert page.locator("[id='victims-1-full_name']").count() == 1
+    page.fill("[id='victims-1-full_name']", "Người nhập nhầm")
+    check_page(page, "bao-cao-moi-hai-nguoi", problems)
+    page.get_by_role("button", name="Xóa người bị nạn 2").click()  # without JavaScript
+    assert page.locator("[id='victims-1-full_name']").count() == 0
+    assert page.locator("[id='victims-0-full_name']").input_value() == "Nguyễn Văn A"
+    assert "Đã xóa một người bị nạn" in page.content()
     page.fill("[id='reporter-full_name']", "Trần Thị B")
     page.fill("[id='reporter-phone']", "0912345678")
     page.get_by_role("button", name="Tiếp tục").click()
     assert "Kiểm tra lại" in page.content()
+    assert "Có thông tin nên xem lại" in page.content()
     check_page(page, "kiem-tra", problems)
     page.get_by_role("button", name="Gửi khai báo").click()
     page.wait_for_load_state()
     assert re.search(r"/bao-cao/[0-9a-f-]{36}$", page.url)
     reference = page.locator(".reference").inner_text()
     assert re.fullmatch(r"TNLD-2026-\d{6}", reference)
+    assert "là của nữ, khác với giới tính đã khai (Nam)" in page.locator("#warnings").inner_text()
     check_page(page, "bao-cao", problems)
     receipt = context.request.get(page.url + "/bien-nhan.pdf")
     assert receipt.status == 200
@@ -123,6 +134,11 @@ def test_a_fatal_report_from_the_form_to_the_inspector_and_the_police(
     check_page(page, "danh-sach-bao-cao", problems)
     page.goto(f"{base}/dieu-tra")  # not the enterprise's: the 403 page
     check_page(page, "khong-co-quyen", problems)
+    response = page.goto(f"{base}/bao-cao/{reference}/khong-co")  # unknown: a page, not JSON
+    assert response is not None
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    check_page(page, "khong-tim-thay", problems)
     context.close()
 
     # The inspector at Sở Nội vụ.
@@ -163,6 +179,61 @@ def test_a_fatal_report_from_the_form_to_the_inspector_and_the_police(
     check_page(page, "quan-tri-to-chuc", problems)
     context.close()
 
+    assert problems == []
+
+
+def test_an_admin_sets_up_an_organisation_its_people_keys_and_webhook(
+    browser: Any, parties: dict[str, str]
+) -> None:
+    base = parties["base"]
+    problems: list[str] = []
+    context = browser.new_context(bypass_csp=True, locale="vi-VN")
+    page = log_in(context, base, parties["admin"])
+    assert page.url.endswith("/quan-tri")
+    # A new organisation with a webhook: its signing secret is shown once.
+    page.fill("#name", "Công an xã Ea Kao")
+    page.select_option("#kind", "police")
+    page.fill("#commune_code", "24280")
+    page.fill("#webhook_url", "http://127.0.0.1:9/hook")
+    page.get_by_role("button", name="Thêm tổ chức").click()
+    page.wait_for_load_state()
+    assert re.search(r"Khóa ký webhook \(chỉ hiện một lần\): whsec_", page.content())
+    check_page(page, "quan-tri-to-chuc-moi", problems)
+    # A wrong edit: the error summary links to the field, the input is kept.
+    page.fill("[id='edit-webhook_url']", "http://10.0.0.5/hook")
+    page.get_by_role("button", name="Lưu thay đổi").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary a[href='#edit-webhook_url']").count() == 1
+    check_page(page, "quan-tri-to-chuc-loi", problems)
+    page.fill("[id='edit-webhook_url']", "http://127.0.0.1:9/hook")
+    page.fill("[id='edit-name']", "Công an xã Ea Kao (trực ban)")
+    page.fill("[id='edit-notify_emails']", "trucban@tnld.test")
+    page.get_by_role("button", name="Lưu thay đổi").click()
+    page.wait_for_load_state()
+    assert "Đã lưu thay đổi" in page.content()
+    assert page.locator("h1").inner_text() == "Công an xã Ea Kao (trực ban)"
+    organisation_url = page.url.split("?")[0]
+    # A person: the generated password is shown once.
+    page.fill("#email", "trucban@tnld.test")
+    page.fill("#full_name", "Đỗ Văn Trực")
+    page.get_by_role("button", name=re.compile("Tạo người dùng")).click()
+    page.wait_for_load_state()
+    assert "Mật khẩu của trucban@tnld.test (chỉ hiện một lần)" in page.content()
+    check_page(page, "quan-tri-nguoi-dung", problems)
+    # An API key for its system, then a new webhook secret: each shown once.
+    page.fill("#label", "hệ thống trực ban")
+    page.get_by_role("button", name="Cấp khóa API mới").click()
+    page.wait_for_load_state()
+    key = re.search(r"Khóa API \(chỉ hiện một lần\): (tnld_\S+)</p>", page.content())
+    assert key
+    page.get_by_role("button", name="Tạo khóa ký webhook mới").click()
+    page.wait_for_load_state()
+    assert re.search(r"Khóa ký webhook mới \(chỉ hiện một lần\): whsec_", page.content())
+    check_page(page, "quan-tri-khoa", problems)
+    page.goto(organisation_url)  # nothing secret is shown again
+    assert "whsec_" not in page.content()
+    assert key[1] not in page.content()
+    context.close()
     assert problems == []
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.helpers import Org, OrgFactory
-from tests.web.conftest import People, log_in
+from tests.web.conftest import People, WebUser, log_in
 
 
 def test_an_admin_creates_an_organisation_a_person_and_a_key(
@@ -80,3 +82,153 @@ def test_the_admins_start_page_is_the_organisations(
     home = admin.client.get("/", follow_redirects=False)
     assert home.status_code == 303
     assert enterprise.name in admin.client.get("/quan-tri").text
+
+
+def organisation_path(admin: WebUser, org: Org) -> str:
+    return f"/quan-tri/to-chuc/{org.id}"
+
+
+def test_an_admin_edits_an_organisations_name_and_channels_as_the_api_would(
+    people: People, orgs: OrgFactory, police: Org
+) -> None:
+    admin = people.of(orgs.admin)
+    path = organisation_path(admin, police)
+    page = admin.client.get(path)
+    assert 'value="police643@tnld.test"' in page.text  # the form starts from what is stored
+    token = admin.csrf(path)
+    saved = admin.client.post(
+        f"{path}/sua",
+        data={
+            "csrf_token": token,
+            "edit-name": "Công an phường Tân Lập (trực ban)",
+            "edit-notify_emails": "trucban@tnld.test, police643@tnld.test",
+            "edit-webhook_url": "",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    shown = admin.client.get(saved.headers["location"])
+    assert "Đã lưu thay đổi" in shown.text
+    api = admin.client.get(f"/api/v1/organisations/{police.id}", headers=orgs.admin.headers)
+    assert api.json()["name"] == "Công an phường Tân Lập (trực ban)"
+    assert api.json()["notify_emails"] == ["trucban@tnld.test", "police643@tnld.test"]
+
+
+def test_an_edit_the_service_refuses_comes_back_with_the_input_and_its_errors(
+    people: People, orgs: OrgFactory, police: Org
+) -> None:
+    admin = people.of(orgs.admin)
+    path = organisation_path(admin, police)
+    token = admin.csrf(path)
+    refused = admin.client.post(
+        f"{path}/sua",
+        data={
+            "csrf_token": token,
+            "edit-name": "Công an mới",
+            "edit-notify_emails": "",  # the police need a channel (contract, Organisations)
+            "edit-webhook_url": "",
+        },
+    )
+    assert refused.status_code == 422
+    summary = refused.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#edit-notify_emails"' in summary
+    assert "cần ít nhất một kênh nhận thông báo" in refused.text
+    assert 'value="Công an mới"' in refused.text
+    bad_url = admin.client.post(
+        f"{path}/sua",
+        data={
+            "csrf_token": token,
+            "edit-name": "Công an mới",
+            "edit-notify_emails": "police643@tnld.test",
+            "edit-webhook_url": "http://10.0.0.5/hook",
+        },
+    )
+    assert bad_url.status_code == 422
+    assert 'href="#edit-webhook_url"' in bad_url.text
+    api = admin.client.get(f"/api/v1/organisations/{police.id}", headers=orgs.admin.headers)
+    assert api.json()["name"] != "Công an mới"  # nothing written
+
+
+def test_a_webhook_set_by_an_edit_shows_its_secret_once_and_rotation_shows_a_new_one(
+    people: People, orgs: OrgFactory, police: Org
+) -> None:
+    admin = people.of(orgs.admin)
+    path = organisation_path(admin, police)
+    token = admin.csrf(path)
+    page = admin.client.post(
+        f"{path}/sua",
+        data={
+            "csrf_token": token,
+            "edit-name": police.name,
+            "edit-notify_emails": "police643@tnld.test",
+            "edit-webhook_url": "http://127.0.0.1:9/hook",
+        },
+    )
+    assert page.status_code == 200
+    first = re.search(r"Khóa ký webhook \(chỉ hiện một lần\): (whsec_\S+)</p>", page.text)
+    assert first
+    again = admin.client.get(path)
+    assert first[1] not in again.text  # shown once
+    assert "Tạo khóa ký webhook mới" in again.text
+    rotated = admin.client.post(f"{path}/khoa-webhook", data={"csrf_token": token})
+    assert rotated.status_code == 200
+    second = re.search(r"Khóa ký webhook mới \(chỉ hiện một lần\): (whsec_\S+)</p>", rotated.text)
+    assert second
+    assert second[1] != first[1]
+    assert second[1] not in admin.client.get(path).text
+
+
+def test_a_new_organisation_with_a_webhook_shows_its_secret_once(
+    people: People, orgs: OrgFactory
+) -> None:
+    admin = people.of(orgs.admin)
+    token = admin.csrf("/quan-tri")
+    created = admin.client.post(
+        "/quan-tri",
+        data={
+            "csrf_token": token,
+            "name": "Sở Nội vụ (hệ thống)",
+            "kind": "inspectorate",
+            "webhook_url": "http://127.0.0.1:9/hook",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 201
+    secret = re.search(r"(whsec_\S+)</p>", created.text)
+    assert secret
+    assert "Sở Nội vụ (hệ thống)" in created.text
+
+
+@pytest.mark.parametrize("action", ["sua", "khoa-webhook", "nguoi-dung", "khoa"])
+def test_every_admin_form_refuses_a_post_without_its_token(
+    people: People, orgs: OrgFactory, police: Org, action: str
+) -> None:
+    admin = people.of(orgs.admin)
+    refused = admin.client.post(
+        f"/quan-tri/to-chuc/{police.id}/{action}",
+        data={"edit-name": "X", "email": "x@tnld.test", "full_name": "X"},
+    )
+    assert refused.status_code == 403
+    assert "Biểu mẫu đã hết hiệu lực" in refused.text
+    api = admin.client.get(f"/api/v1/organisations/{police.id}", headers=orgs.admin.headers)
+    assert api.json()["name"] == police.name
+
+
+@pytest.mark.parametrize("action", ["sua", "khoa-webhook", "nguoi-dung", "khoa"])
+def test_the_admin_forms_are_for_admins_only(
+    people: People, orgs: OrgFactory, police: Org, inspectorate: Org, action: str
+) -> None:
+    inspector = people.of(inspectorate)
+    token = inspector.csrf("/dieu-tra")
+    response = inspector.client.post(
+        f"/quan-tri/to-chuc/{police.id}/{action}", data={"csrf_token": token}
+    )
+    assert response.status_code == 403
+    assert inspector.client.get(f"/quan-tri/to-chuc/{police.id}").status_code == 403
+
+
+def test_an_unknown_organisation_is_a_404_page(people: People, orgs: OrgFactory) -> None:
+    admin = people.of(orgs.admin)
+    page = admin.client.get("/quan-tri/to-chuc/00000000-0000-4000-8000-000000000000")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from app import clock
 from app.db import session_factory
 from app.notifications.models import Delivery, DeliveryStatus
 from app.web.vietnamese import deadline_words
@@ -210,3 +211,17 @@ def test_statistics_as_a_table_an_svg_chart_and_csv(
     assert csv.status_code == 200
     assert csv.headers["content-type"].startswith("text/csv")
     assert "24121" in csv.text
+
+
+def test_the_page_shows_the_same_figures_and_when_they_were_computed(
+    client: TestClient, people: People, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    file_report(client, enterprise)
+    api = client.get("/api/v1/stats?year=2026", headers=inspectorate.headers).json()
+    clock.advance(timedelta(seconds=30))
+    page = people.of(inspectorate).client.get("/thong-ke?year=2026")
+    assert page.status_code == 200
+    assert f"<td>{api['total']['reports']}</td>" in page.text
+    assert api["as_of"] == "2026-11-20T10:00:00+07:00"
+    assert "Số liệu tính lúc 20/11/2026 10:00 " in page.text
+    assert "tối đa 1 phút" in page.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import re
 import threading
 from typing import Any
@@ -81,6 +82,82 @@ def test_a_button_adds_a_victim_row_without_javascript(people: People, enterpris
     assert page.status_code == 200
     assert 'name="victims-1-full_name"' in page.text
     assert 'value="Nguyễn Văn A"' in page.text  # the first row is kept
+
+
+def test_a_button_per_row_removes_that_victim_and_keeps_the_rest_of_the_input(
+    people: People, enterprise: Org, frozen_clock: Any
+) -> None:
+    user = people.of(enterprise)
+    three = answers(
+        victims__1__full_name="Lê Văn Hai",
+        victims__1__gender="male",
+        victims__1__birth_year="1985",
+        victims__1__outcome="seriously_injured",
+        victims__2__full_name="Phạm Thị Ba",
+        victims__2__gender="female",
+        victims__2__birth_year="1992",
+        victims__2__outcome="seriously_injured",
+    )
+    form = post(user, three, add_victim="1")  # the page now shows a button on every row
+    assert form.text.count('name="remove_victim"') == 4
+    assert re.search(r'name="remove_victim" value="1"[^>]*>Xóa người bị nạn 2</button>', form.text)
+    page = post(user, three, remove_victim="1")
+    assert page.status_code == 200
+    assert "Lê Văn Hai" not in page.text
+    assert 'value="Nguyễn Văn A"' in page.text
+    assert 'value="Phạm Thị Ba"' in page.text
+    assert 'name="victims-2-full_name"' not in page.text  # the rows are numbered again
+    assert ">Công trường nhà ở, 12 Lê Duẩn</textarea>" in page.text  # the rest kept as typed
+    assert "Đã xóa một người bị nạn" in page.text
+    assert report_count() == 0
+    # What remains is what gets checked: two rows, the removed victim nowhere.
+    rows = {k: v for k, v in three.items() if not k.startswith("victims-1-")}
+    check = post(user, rows, check="1")
+    assert check.status_code == 200
+    assert "Lê Văn Hai" not in check.text
+    assert "Người bị nạn 2" in check.text
+
+
+def test_pressing_enter_in_a_field_continues_rather_than_removing_a_victim(
+    people: People, enterprise: Org
+) -> None:
+    """A browser's implicit submission presses the form's first submit button."""
+    page = post(people.of(enterprise), answers(), add_victim="1").text
+    form = page.split('action="/bao-cao/moi"', 1)[1]
+    first_button = re.search(r"<button\b[^>]*>", form)
+    assert first_button
+    assert 'name="check"' in first_button[0]
+
+
+def test_doubtful_data_is_told_before_and_after_confirming(
+    people: People, enterprise: Org, frozen_clock: Any
+) -> None:
+    user = people.of(enterprise)
+    # 066 Đắk Lắk, 1 = a woman born in the 1900s, 85 = 1985: not the man born in 1990 stated.
+    doubtful = answers(victims__0__national_id="066185001234")
+    check = post(user, doubtful, check="1")
+    assert check.status_code == 200
+    assert "Có thông tin nên xem lại" in check.text
+    assert "Người bị nạn 1: chữ số thứ 4 của số định danh (1) là của nữ" in check.text
+    assert "cho năm sinh 1985, khác với năm sinh đã khai (1990)" in check.text
+    done = post(user, doubtful, confirm="1")
+    assert done.status_code == 303
+    report_id = done.headers["location"].removeprefix("/bao-cao/")
+    api = user.client.get(f"/api/v1/reports/{report_id}", headers=enterprise.headers).json()
+    assert [w["pointer"] for w in api["warnings"]] == ["/victims/0/national_id"] * 2
+    page = user.client.get(done.headers["location"])
+    assert "Thông tin nên kiểm tra lại" in page.text
+    assert "là của nữ, khác với giới tính đã khai (Nam)" in page.text
+    assert "cho năm sinh 1985" in page.text
+
+
+def test_a_report_without_doubts_shows_no_warning(
+    people: People, enterprise: Org, frozen_clock: Any
+) -> None:
+    user = people.of(enterprise)
+    assert "nên xem lại" not in post(user, answers(), check="1").text
+    done = post(user, answers(), confirm="1")
+    assert "nên kiểm tra lại" not in user.client.get(done.headers["location"]).text
 
 
 def test_a_rejected_form_keeps_the_input_and_links_each_error_to_its_field(
@@ -185,8 +262,15 @@ def test_simultaneous_presses_of_confirm_lead_to_one_report(
     locations: list[str] = []
 
     def press() -> None:
-        with httpx.Client(base_url=live_server, cookies=cookies, timeout=30) as c:
-            response = c.post("/bao-cao/moi", data=data)
+        with httpx.Client(base_url=live_server, cookies=cookies, timeout=60) as c:
+            try:
+                response = c.post("/bao-cao/moi", data=data)
+            except httpx.TimeoutException:
+                # Once on a CI run (PostgreSQL) a press went unanswered for 30 s and could not
+                # be reproduced since: if it happens again, show where every thread of the
+                # in-process server stands.
+                faulthandler.dump_traceback(all_threads=True)
+                raise
             assert response.status_code == 303, response.text
             locations.append(response.headers["location"])
 
