@@ -12,13 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from anyio import CapacityLimiter, to_thread
-from anyio.lowlevel import RunVar
-from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
@@ -202,58 +198,20 @@ def lookup_session() -> Session:
     return _lookup_session_factory()
 
 
-#: Threads that end a transaction a route left open (see :func:`get_session`): apart from the
-#: request threads (``TNLD_REQUEST_THREADS``), because a transaction waiting for one of those
-#: could hold locks (SQLite's write lock, PostgreSQL row locks) that the requests occupying
-#: them wait for.
-_CLOSING_THREADS: RunVar[CapacityLimiter] = RunVar("tnld_closing_threads")
-
-
-def _closing_threads() -> CapacityLimiter:
-    try:
-        return _CLOSING_THREADS.get()
-    except LookupError:
-        limiter = CapacityLimiter(64)
-        _CLOSING_THREADS.set(limiter)
-        return limiter
-
-
-#: ``Session.info`` keys set by :func:`get_session`.
+#: ``Session.info`` keys set by :func:`request_session`.
 REQUEST_INFO = "tnld_request"
 READS_ONLY_INFO = "tnld_reads_only"
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """FastAPI dependency: the request's session.
-
-    Made on the event loop, where it costs no I/O: the session checks a connection out at its
-    first statement, in the request thread that runs the endpoint, and the endpoint's route
-    (:class:`app.routing.ReleasingRoute`) closes it before that thread is given back. So no
-    request holds a connection, a transaction or SQLite's write lock while it waits for a
-    thread, for its response to be serialised or for its client (README, Concurrency).
-
-    GET and HEAD requests only read: their session begins its transactions as reads (on SQLite,
-    without the database's write lock)."""
+def request_session(*, method: str, path: str) -> Session:
+    """A request's session (app/deps.py). It checks a connection out at its first statement.
+    GET and HEAD requests only read: their session begins its transactions as reads (on
+    SQLite, without the database's write lock)."""
     get_engine()
-    reads_only = request.method in ("GET", "HEAD")
+    reads_only = method in ("GET", "HEAD")
     factory = _read_only_session_factory if reads_only else _session_factory
     assert factory is not None
-    session = factory(
-        info={REQUEST_INFO: f"{request.method} {request.url.path}", READS_ONLY_INFO: reads_only}
-    )
-    try:
-        yield session
-    finally:
-        if session.in_transaction():
-            # Only a route outside ReleasingRoute gets here (a bug: its transaction was held
-            # while the request waited): end it in a thread of its own, never on the event
-            # loop. The tests fail on this message.
-            logger.warning(
-                "%s left a transaction open after its endpoint", session.info[REQUEST_INFO]
-            )
-            await to_thread.run_sync(session.close, limiter=_closing_threads())
-        else:
-            session.close()
+    return factory(info={REQUEST_INFO: f"{method} {path}", READS_ONLY_INFO: reads_only})
 
 
 def release(session: Session, *, succeeded: bool) -> None:

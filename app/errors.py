@@ -25,8 +25,10 @@ from starlette.routing import Match
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-#: Problem types are ``PROBLEM_TYPE_BASE + slug``; clients match on the slug at the end.
-PROBLEM_TYPE_BASE = "https://tnld.vn/problems/"
+#: Problem types are ``PROBLEM_TYPE_BASE + slug``, a page tnld serves that explains the
+#: problem (app/problems.py; a reference relative to the service, RFC 9457 §3.1.1); clients
+#: match on the slug at the end.
+PROBLEM_TYPE_BASE = "/problems/"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ class Problem(Exception):
     status: int = 500
     slug: str = "internal-error"
     title: str = "Internal server error"
+    #: What the problem means and what to do, served at ``/problems/<slug>`` (app/problems.py).
+    explanation: str = (
+        "Something failed inside tnld. It has been logged; nothing was stored partly. "
+        "Retry later; if a POST carried an Idempotency-Key, retry with the same key."
+    )
 
     def __init__(
         self,
@@ -89,10 +96,18 @@ class Problem(Exception):
 
 class BadRequest(Problem):
     status, slug, title = 400, "bad-request", "Bad request"
+    explanation = (
+        "The request is malformed: a required header is missing or invalid (e.g. "
+        "Idempotency-Key), or a parameter cannot be read. `errors` names the header or "
+        "parameter."
+    )
 
 
 class Unauthenticated(Problem):
     status, slug, title = 401, "unauthenticated", "Authentication required"
+    explanation = (
+        "No API key, or an invalid or revoked one. Send `Authorization: Bearer <api key>`."
+    )
 
     def __init__(self, detail: str = "A valid API key is required") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
@@ -100,42 +115,76 @@ class Unauthenticated(Problem):
 
 class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Forbidden"
+    explanation = (
+        "The caller's organisation may not do this (its kind, e.g. the police cannot file"
+        " reports, or only the filing organisation may amend a report)."
+    )
 
 
 class NotFound(Problem):
     status, slug, title = 404, "not-found", "Not found"
+    explanation = (
+        "No such resource, or it lies outside what the caller's organisation may see: "
+        "both are answered alike."
+    )
 
 
 class MethodNotAllowed(Problem):
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    explanation = (
+        "The resource does not accept this method; the `Allow` header lists those it does."
+    )
 
 
 class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
+    explanation = (
+        "The request conflicts with the resource's state (e.g. an investigation's "
+        "deadline was already extended once)."
+    )
 
 
 class IdempotentRequestInFlight(Conflict):
     slug, title = "idempotent-request-in-flight", "A request with this Idempotency-Key is in flight"
+    explanation = (
+        "A request with the same Idempotency-Key is still being processed. Retry with the"
+        " same key in a moment: you will get its stored response."
+    )
 
 
 class InvalidTransition(Conflict):
     slug, title = "invalid-transition", "Transition not allowed"
+    explanation = (
+        "The investigation cannot make this move: its status goes one step forward only "
+        "(open, in_progress, concluded, closed), and a concluded or closed record is "
+        "fixed."
+    )
 
 
 class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
+    explanation = (
+        "`If-Match` does not match the resource's current `ETag`: it changed since you "
+        "read it. Read it again and retry."
+    )
 
 
 class PayloadTooLarge(Problem):
     status, slug, title = 413, "payload-too-large", "Request body too large"
+    explanation = "The request body is over 1 MiB."
 
 
 class UnsupportedMediaType(Problem):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    explanation = "The request body is not JSON: send `Content-Type: application/json`."
 
 
 class ValidationProblem(Problem):
     status, slug, title = 422, "validation-error", "The request is invalid"
+    explanation = (
+        "The request body or a parameter is invalid. `errors` lists each invalid field "
+        "with a JSON Pointer (`pointer`), `parameter` or `header`, and what is wrong."
+    )
 
     def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
         super().__init__(detail or _summarise(errors), errors=errors)
@@ -143,19 +192,62 @@ class ValidationProblem(Problem):
 
 class NotNotifiable(ValidationProblem):
     slug, title = "not-notifiable", "The accident is not notifiable"
+    explanation = (
+        "The accident is not one reported here: a labour accident must have at least one "
+        "dead or two seriously injured victims (Law 84/2015, Art. 34; Decree 39/2016, "
+        "Art. 10)."
+    )
 
 
 class IdempotencyKeyReused(ValidationProblem):
     slug, title = "idempotency-key-reused", "Idempotency-Key reused with a different body"
+    explanation = (
+        "The Idempotency-Key was already used with a different request body. Use a new "
+        "key for a new request."
+    )
 
 
-class Overloaded(Problem):
-    """More requests in flight than the process takes (app.admission): retry after a pause."""
-
-    status, slug, title = 503, "overloaded", "The service is overloaded"
+class RetryLater(Problem):
+    """A problem the client should retry, after ``Retry-After`` seconds."""
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
+class Overloaded(RetryLater):
+    """More requests in flight than the process takes (app.admission): retry after a pause."""
+
+    status, slug, title = 503, "overloaded", "The service is overloaded"
+    explanation = (
+        "More requests are in flight than the server takes. Nothing was read or written: "
+        "retry after `Retry-After` seconds (with the same Idempotency-Key)."
+    )
+
+
+class OutcomeUnknown(RetryLater):
+    """The connection to the database was lost while a write committed: it may or may not
+    have been stored (contract, After a crash)."""
+
+    status, slug, title = 503, "outcome-unknown", "The outcome of the request is unknown"
+    explanation = (
+        "The connection to the database was lost while the request's write was committed: it "
+        "may or may not have been stored. Retry after `Retry-After` seconds with the same "
+        "Idempotency-Key: you will get the stored response, or the request will be processed."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database connection was lost while the request was being stored; retry with "
+            "the same Idempotency-Key",
+            retry_after_seconds=1,
+        )
+
+
+class HeaderFieldsTooLarge(Problem):
+    """Answered by the HTTP protocol itself (app/http_guard.py), before any routing."""
+
+    status, slug, title = 431, "request-header-fields-too-large", "Request header fields too large"
+    explanation = "The request line and headers are over 16 KiB in all."
 
 
 def _summarise(errors: Sequence[FieldError]) -> str:
@@ -281,10 +373,22 @@ def install_handlers(app: FastAPI) -> None:
         return answer(request, Problem("An unexpected error occurred; it has been logged"))
 
 
-class RateLimited(Problem):
+class RateLimited(RetryLater):
     """Over a rate limit of ``TNLD_RATE_LIMIT_WRITES`` or ``TNLD_RATE_LIMIT_READS``."""
 
     status, slug, title = 429, "rate-limited", "Too many requests"
+    explanation = (
+        "Over the rate limit of this API key (or, without a valid key, of this address). "
+        "Retry after `Retry-After` seconds."
+    )
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+def problem_types() -> dict[str, type[Problem]]:
+    """Every problem tnld answers with, by its slug (the pages of app/problems.py)."""
+    found: dict[str, type[Problem]] = {}
+    pending: list[type[Problem]] = [Problem]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.slug, cls)
+        pending += cls.__subclasses__()
+    return found

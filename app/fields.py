@@ -174,3 +174,18 @@ InputTimestamp = Annotated[
 ]
 #: An output date-time, always with an offset (rendered in Vietnam time, +07:00).
 Timestamp = Annotated[datetime, PlainSerializer(_vietnam_iso, return_type=str, when_used="json")]
+
+
+def not_nullable(schema: dict[str, Any]) -> None:
+    """OpenAPI for a field that may be absent but not null (``X | None`` in Python, where
+    ``None`` means absent and an explicit null is refused by a validator)."""
+    options = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    schema.pop("default", None)
+
+
+def refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value

@@ -15,6 +15,8 @@ import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.errors import HeaderFieldsTooLarge
+
 #: The request line and headers, in all.
 MAX_HEAD_BYTES = 16 * 1024
 #: From a request's first byte (or the connection's opening) to the end of its headers.
@@ -22,12 +24,9 @@ HEAD_SECONDS = 10.0
 
 _END_OF_HEAD = b"\r\n\r\n"
 _TOO_LARGE = json.dumps(
-    {
-        "type": "https://tnld.vn/problems/request-header-fields-too-large",
-        "title": "Request header fields too large",
-        "status": 431,
-        "detail": f"The request line and headers may be at most {MAX_HEAD_BYTES} bytes in all",
-    }
+    HeaderFieldsTooLarge(
+        f"The request line and headers may be at most {MAX_HEAD_BYTES} bytes in all"
+    ).body()
 ).encode()
 
 

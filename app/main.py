@@ -9,6 +9,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.admission import UNLIMITED_PATHS, Admission
 from app.audit.router import router as audit_router
@@ -25,6 +26,7 @@ from app.ops.metrics import Metrics
 from app.ops.middleware import RequestTelemetry
 from app.ops.router import router as ops_router
 from app.people.router import router as people_router
+from app.problems import router as problems_router
 from app.query_guard import QueryGuard
 from app.ratelimit import PUBLIC_API_PATHS, AddressLimit
 from app.reports.router import router as reports_router
@@ -66,6 +68,10 @@ API_ROUTERS = (
 )
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()  # fail fast on invalid settings
@@ -86,6 +92,9 @@ def create_app() -> FastAPI:
         # /docs with assets served by tnld (app.docs); no ReDoc (it loads from a CDN).
         docs_url=None,
         redoc_url=None,
+        # operationId: the endpoint's own name (file_report, list_investigations, ...), so
+        # that generated clients read well; test_openapi checks they are unique.
+        generate_unique_id_function=operation_id,
     )
     install_handlers(app)
     app.add_middleware(BodySizeLimit)
@@ -106,6 +115,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)
     app.include_router(health_router)
     app.include_router(ops_router)
+    app.include_router(problems_router)
     install_docs(app, settings)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

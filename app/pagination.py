@@ -14,9 +14,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -39,17 +38,6 @@ class PageOut(BaseModel, Generic[T]):
 class PageParams:
     limit: int
     cursor: str | None
-
-
-async def page_params(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1..200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=500, description="Opaque cursor from `next_cursor`.")
-    ] = None,
-) -> PageParams:
-    return PageParams(limit=limit, cursor=cursor)
 
 
 def _encode(values: Sequence[Any]) -> str:

@@ -56,6 +56,3 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-AUTH = (401, 403, 422)

@@ -38,14 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from common import ROOT, percentile, postgres_database
 from intake import (  # a script beside this one: on sys.path when run as a script
     BIN,
-    ROOT,
     SECRET_KEY,
     Server,
     _env,
-    percentile,
-    postgres_database,
     report_json,
     serve,
 )

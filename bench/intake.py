@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,9 +43,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common import ROOT, free_port, percentile, postgres_database
+
 from app.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_bench_intake"
 SECRET_KEY = "bench-intake-secret-key-0123456789-abcdefghijklmnopq"
@@ -58,46 +58,6 @@ TARGET_DEPLOYED_RATIO = 0.70
 TARGET_DRAINED_AFTER_S = 10.0
 WARM_UP_SECONDS = 3.0
 ANYIO_DEFAULT_THREADS = 40
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
-# -- databases ---------------------------------------------------------------------------------
-
-
-def _server_conninfo(url: str) -> tuple[str, str]:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    assert parsed.database, "the URL must name a database"
-    server = parsed.set(drivername="postgresql", database="postgres")
-    return server.render_as_string(hide_password=False), parsed.database
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[None]:
-    import psycopg
-
-    conninfo, name = _server_conninfo(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- servers -----------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import queries
+from common import ROOT, free_port, percentile, run_in_process
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_ops_bench_metrics"
 TOKEN = "bench-metrics-token-0123456789"
 TARGET_MS = 50.0
@@ -81,7 +81,7 @@ def load(url: str, count: int) -> None:
 def serve(url: str) -> Iterator[str]:
     import httpx
 
-    port = queries.free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TNLD_DATABASE_URL": url,
@@ -149,14 +149,12 @@ def run(args: argparse.Namespace) -> int:
         for line in body.splitlines()
         if line.startswith("tnld_reports_total{")
     )
-    p50, p95 = queries.percentile(scrapes, 50), queries.percentile(scrapes, 95)
+    p50, p95 = percentile(scrapes, 50), percentile(scrapes, 95)
     print(f"\n/metrics over {int(reports):,} reports ({args.scrapes} scrapes)")
     print(f"  {'first scrape (tallies the settled rows once)':<48} {first:9.1f} ms")
     print(f"  {'steady scrape p50':<48} {p50:9.1f} ms")
     print(f"  {'steady scrape p95 (target < 50 ms)':<48} {p95:9.1f} ms")
-    print(
-        f"  baseline: {'GET /healthz p95 (HTTP floor)':<38} {queries.percentile(floor, 95):9.1f} ms"
-    )
+    print(f"  baseline: {'GET /healthz p95 (HTTP floor)':<38} {percentile(floor, 95):9.1f} ms")
     print(f"  baseline: {'naive GROUP BY reports':<38} {naive[0]:9.1f} ms")
     print(f"  baseline: {'naive GROUP BY deliveries':<38} {naive[1]:9.1f} ms")
     return 0 if p95 < TARGET_MS else 1
@@ -169,20 +167,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    os.environ["TNLD_DATABASE_URL"] = args.database_url
-    os.environ["TNLD_SECRET_KEY"] = queries.SECRET_KEY
-    os.environ["TNLD_EMBEDDED_WORKER"] = "false"
-    sys.path.insert(0, str(ROOT))
-    queries.recreate_database(args.database_url)
-    try:
-        code = run(args)
-    finally:
-        from app.db import reset_engine
-
-        reset_engine()
-        if not args.keep:
-            queries.drop_database(args.database_url)
-    raise SystemExit(code)
+    run_in_process(
+        lambda: run(args),
+        database_url=args.database_url,
+        secret_key=queries.SECRET_KEY,
+        keep=args.keep,
+    )
 
 
 if __name__ == "__main__":

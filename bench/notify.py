@@ -24,24 +24,20 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-from sqlalchemy.engine import make_url
+from common import ROOT, free_port, percentile, postgres_database
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_bench_notify"
 TARGET_P99_WEBHOOK_S = 0.250
 TARGET_DRAIN_S = 15.0
@@ -55,12 +51,6 @@ READS_PER_SECOND = 50.0
 REFERENCE = re.compile(r"TNLD-\d{4}-\d{6}")
 #: No phase may take longer than this: the benchmark always ends.
 PHASE_TIMEOUT_S = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- Receivers ---------------------------------------------------------------------------------
@@ -119,22 +109,6 @@ def start_receiver(kind: str, receipts: Receipts) -> tuple[subprocess.Popen[str]
 
 
 # -- The service under test --------------------------------------------------------------------
-
-
-@contextmanager
-def database(url: str) -> Iterator[str]:
-    parsed = make_url(url)
-    name = parsed.database
-    assert name, "the database URL must name a database"
-    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -266,11 +240,6 @@ def post_report(api: httpx.Client, key: str, index: int) -> tuple[str, float]:
     return str(response.json()["reference"]), received
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
 def summarise(name: str, values: list[float], target: float | None) -> str:
     p50, p95, p99 = (percentile(values, q) * 1000 for q in (50, 95, 99))
     goal = f"{target * 1000:.0f}" if target else "-"
@@ -293,7 +262,8 @@ def main() -> None:
     hook_receiver, hook_port = start_receiver("webhook", receipts)
     smtp_receiver, smtp_port = start_receiver("smtp", receipts)
     workdir = Path(tempfile.mkdtemp(prefix="tnld-bench-notify-"))
-    with database(args.database_url) as url:
+    url = args.database_url
+    with postgres_database(url):
         service = Service(
             env={
                 **{k: v for k, v in os.environ.items() if not k.startswith("TNLD_")},

@@ -14,7 +14,6 @@ Usage: ``.venv/bin/python bench/pages.py [--reports 1000000] [--requests 100] [-
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -23,16 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from queries import (
-    ROOT,
-    SECRET_KEY,
-    drop_database,
-    http_floor,
-    load,
-    percentile,
-    recreate_database,
-    serve,
-)
+from common import percentile, run_in_process
+from queries import SECRET_KEY, http_floor, load, serve
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_bench_pages"
 TARGET_P95_MS = 50.0
@@ -289,20 +280,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    os.environ["TNLD_DATABASE_URL"] = args.database_url
-    os.environ["TNLD_SECRET_KEY"] = SECRET_KEY
-    os.environ["TNLD_EMBEDDED_WORKER"] = "false"
-    sys.path.insert(0, str(ROOT))
-    recreate_database(args.database_url)
-    try:
-        code = run(args)
-    finally:
-        from app.db import reset_engine
-
-        reset_engine()
-        if not args.keep:
-            drop_database(args.database_url)
-    raise SystemExit(code)
+    run_in_process(
+        lambda: run(args), database_url=args.database_url, secret_key=SECRET_KEY, keep=args.keep
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,10 +29,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, free_port, percentile, run_in_process
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tnld_bench_queries"
 SECRET_KEY = "bench-queries-secret-key-0123456789-abcdefghijklmnop"
 TARGET_LIST_P95_MS = 50.0
@@ -43,46 +42,7 @@ DEEP_PAGE_OFFSET = 10_000
 YEARS = 10
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 # -- Database ------------------------------------------------------------------------------
-
-
-def admin_conninfo(url: str) -> tuple[str, str]:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    assert parsed.database, "the URL must name a database"
-    server = parsed.set(drivername="postgresql", database="postgres")
-    return server.render_as_string(hide_password=False), parsed.database
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    conninfo, name = admin_conninfo(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    conninfo, name = admin_conninfo(url)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 LOAD_REPORTS = """
 INSERT INTO reports (
@@ -618,21 +578,9 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     args = parser.parse_args()
 
-    # The service's settings come from the environment: set them before importing it.
-    os.environ["TNLD_DATABASE_URL"] = args.database_url
-    os.environ["TNLD_SECRET_KEY"] = SECRET_KEY
-    os.environ["TNLD_EMBEDDED_WORKER"] = "false"
-    sys.path.insert(0, str(ROOT))
-    recreate_database(args.database_url)
-    try:
-        code = run(args)
-    finally:
-        from app.db import reset_engine
-
-        reset_engine()
-        if not args.keep:
-            drop_database(args.database_url)
-    raise SystemExit(code)
+    run_in_process(
+        lambda: run(args), database_url=args.database_url, secret_key=SECRET_KEY, keep=args.keep
+    )
 
 
 if __name__ == "__main__":

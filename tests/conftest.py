@@ -46,7 +46,7 @@ from app.main import create_app  # noqa: E402
 from app.migrations import upgrade  # noqa: E402
 from app.models import Base  # noqa: E402
 from app.stats.service import figures_cache  # noqa: E402
-from tests.helpers import Org, OrgFactory  # noqa: E402
+from tests.helpers import Configure, Org, OrgFactory  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 
@@ -186,3 +186,22 @@ def live_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def configure() -> Iterator[Configure]:
+    """Set TNLD_* settings for this test (``configure(retry_schedule="0s,0s")``); restored after.
+
+    ``get_settings`` is cached: it is cleared on the way in and on the way out.
+    """
+    saved = dict(os.environ)
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            os.environ[f"TNLD_{name.upper()}"] = value
+        get_settings.cache_clear()
+
+    yield apply
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()

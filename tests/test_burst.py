@@ -29,8 +29,7 @@ from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from app.health import router as health_router
 from app.main import API_ROUTERS
 from app.routing import ReleasingRoute
-from tests.helpers import Org, report_body
-from tests.investigations.support import API, file_report
+from tests.helpers import API, Org, file_report, report_body
 
 BURST = 200
 ROUNDS = 2

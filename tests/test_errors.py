@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.errors import problem_types
 from tests.assertions import assert_problem, row_counts
 from tests.helpers import Org, idem, report_body
 
@@ -164,10 +165,28 @@ def test_hostile_body_is_a_422_problem_and_writes_nothing(
         {"severity": ""},
     ],
 )
-def test_hostile_query_is_a_4xx_problem(
+def test_hostile_query_is_a_422_problem_naming_the_parameter(
     client: TestClient, inspectorate: Org, query: dict[str, Any]
 ) -> None:
     response = client.get("/api/v1/reports", params=query, headers=inspectorate.headers)
-    assert 400 <= response.status_code < 500 or response.status_code == 200, response.text
-    if response.status_code != 200:
-        assert_problem(response, response.status_code)
+    doc = assert_problem(response, 422, type_suffix="validation-error")
+    [name] = query
+    assert [e.get("parameter") for e in doc["errors"]] == [name], doc
+
+
+def test_every_problem_type_is_a_page_tnld_serves(client: TestClient) -> None:
+    """A problem's ``type`` points to a page of tnld explaining it (RFC 9457 §3.1.1)."""
+    for slug, problem in problem_types().items():
+        page = client.get(f"/problems/{slug}")
+        assert page.status_code == 200, slug
+        assert page.headers["content-type"].startswith("text/html")
+        assert problem.title in page.text
+        assert str(problem.status) in page.text
+    assert client.get("/problems/http-404").status_code == 200
+    assert_problem(client.get("/problems/no-such-problem"), 404, type_suffix="not-found")
+
+
+def test_a_problem_type_leads_to_its_page(client: TestClient) -> None:
+    doc = assert_problem(client.get("/api/v1/reports"), 401, type_suffix="unauthenticated")
+    assert doc["type"] == "/problems/unauthenticated"
+    assert "Authorization: Bearer" in client.get(doc["type"]).text

@@ -4,6 +4,7 @@ roles. No 500, no undocumented status, no response that contradicts its schema."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -81,3 +82,14 @@ def test_every_operation_documents_its_problem_statuses(app: FastAPI) -> None:
                         path,
                         status,
                     )
+
+
+def test_every_operation_has_a_clean_unique_operation_id_and_a_tag(app: FastAPI) -> None:
+    """Generated clients name their functions after operationIds (``file_report``, not
+    ``file_report_api_v1_reports_post``) and group them by tag."""
+    operations = [op for ops in app.openapi()["paths"].values() for op in ops.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids), ids
+    assert all(len(op["tags"]) == 1 for op in operations)
+    assert {"file_report", "amend_report", "list_investigations", "get_statistics"} <= set(ids)

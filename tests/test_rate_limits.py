@@ -14,11 +14,7 @@ from fastapi.testclient import TestClient
 from app.config import get_settings
 from app.ratelimit import _limiter
 from tests.assertions import assert_problem
-from tests.helpers import Org, OrgFactory
-from tests.notifications.conftest import Configure
-from tests.notifications.conftest import configure as _configure
-
-configure = pytest.fixture(_configure.__wrapped__, name="configure")  # type: ignore[attr-defined]
+from tests.helpers import Configure, Org, OrgFactory
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

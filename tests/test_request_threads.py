@@ -14,8 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import get_settings
-from tests.helpers import Org, report_body
-from tests.investigations.support import file_report
+from tests.helpers import Org, file_report, report_body
 
 API = "/api/v1"
 

@@ -6,16 +6,17 @@ from fastapi import APIRouter, Depends, Query
 
 from app.audit import service
 from app.audit.schemas import AuditEventRead
-from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
+from app.auth.deps import require
 from app.auth.principal import Principal
-from app.pagination import PageOut, PageParams, page_params
+from app.deps import PageDep, SessionDep
+from app.pagination import PageOut
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["audit"], route_class=ReleasingRoute)
 
-Auditor = Annotated[Principal, Depends(require(K.inspectorate, K.admin))]
+Auditor = Annotated[Principal, Depends(require(Action.read_audit))]
 
 
 @router.get(
@@ -31,7 +32,7 @@ Auditor = Annotated[Principal, Depends(require(K.inspectorate, K.admin))]
 def list_audit_events(
     principal: Auditor,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     object_type: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,

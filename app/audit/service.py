@@ -52,10 +52,29 @@ def record(
 
     The event is staged, not flushed: it is chained (given its id and hash) when the session
     commits (:func:`_chain_staged`), so that the chain's head is locked only for the commit."""
-    row = audit_row(
-        actor=actor, action=action, object_type=object_type, object_id=object_id, changes=changes
+    write_audit(
+        session,
+        [
+            audit_row(
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                changes=changes,
+            )
+        ],
     )
-    session.info.setdefault(_PENDING, []).append(row)
+
+
+def write_audit(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Every audit event is written here (rows from :func:`audit_row`), in the caller's
+    transaction; the only other writer is PostgreSQL's one-statement filing
+    (app/reports/single_statement.py), which chains the same rows in SQL.
+
+    The events are staged, not flushed: they are chained (given their ids and hashes) when the
+    session commits (:func:`_chain_staged`), so that the chain's head is locked only for the
+    commit."""
+    session.info.setdefault(_PENDING, []).extend(rows)
 
 
 @event.listens_for(Session, "before_commit")

@@ -7,17 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.auth.service import authenticate
-from app.db import get_session, lookup_session
+from app.db import lookup_session
 from app.errors import Forbidden, Unauthenticated
 from app.ops.logs import note_principal
+from app.policy import Action, may
 from app.ratelimit import limiter
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by an administrator.")
 
@@ -52,20 +49,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def require(*kinds: OrganisationKind) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits only organisations of the given kinds (403 for the others).
+def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits only organisations that may do ``action`` (app/policy.py;
+    403 for the others).
 
     Async because it does no I/O: it runs on the event loop, not in a worker thread."""
-    allowed = frozenset(kinds)
 
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if principal.kind not in allowed:
+        if not may(principal, action):
             raise Forbidden(f"An organisation of kind {principal.kind} may not do this")
         return principal
 
     return check
 
 
-K = OrganisationKind
-AdminDep = Annotated[Principal, Depends(require(K.admin))]
+AdminDep = Annotated[Principal, Depends(require(Action.administer))]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response, status
+from fastapi import APIRouter, Body, Response, status
 
 from app.auth import service
-from app.auth.deps import AdminDep, SessionDep
+from app.auth.deps import AdminDep
 from app.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -17,7 +17,8 @@ from app.auth.schemas import (
     OrganisationUpdate,
     WebhookSecretCreated,
 )
-from app.pagination import PageOut, PageParams, page_params
+from app.deps import PageDep, SessionDep
+from app.pagination import PageOut
 from app.responses import problems
 from app.routing import ReleasingRoute
 
@@ -44,7 +45,7 @@ def create_organisation(
     responses=problems(401, 403, 422),
 )
 def list_organisations(
-    session: SessionDep, _admin: AdminDep, params: PageParams = Depends(page_params)
+    session: SessionDep, _admin: AdminDep, params: PageDep
 ) -> PageOut[OrganisationRead]:
     items, next_cursor = service.list_organisations(session, params=params)
     return PageOut[OrganisationRead](

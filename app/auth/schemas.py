@@ -91,6 +91,8 @@ class OrganisationCreated(OrganisationRead):
 
 
 class OrganisationRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     kind: OrganisationKind

@@ -3,16 +3,13 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
+from app.accidents import Category, Severity
 from app.db import Base, JSONDocument, UTCDateTime, new_id
-from app.reports.models import Category, Severity
-
-if TYPE_CHECKING:
-    from app.reports.models import Report
 
 
 class InvestigationStatus(enum.StrEnum):
@@ -21,6 +18,16 @@ class InvestigationStatus(enum.StrEnum):
     concluded = "concluded"
     closed = "closed"
 
+
+#: Still running: these count for deadlines and may become overdue.
+ACTIVE: tuple[InvestigationStatus, ...] = (
+    InvestigationStatus.open,
+    InvestigationStatus.in_progress,
+)
+FINISHED: tuple[InvestigationStatus, ...] = (
+    InvestigationStatus.concluded,
+    InvestigationStatus.closed,
+)
 
 #: Open or in progress: the statuses whose deadline still runs. Matches the literal IN list
 #: that app.investigations.service renders, so PostgreSQL can use the partial indexes.
@@ -74,8 +81,6 @@ class Investigation(Base):
     commune_code: Mapped[str | None] = mapped_column(String(16))
     current_commune_codes: Mapped[list[str]] = mapped_column(JSONDocument)
 
-    report: Mapped[Report] = relationship(back_populates="investigation")
-
     __table_args__ = (
         # Lists of finished investigations (one status) by deadline.
         Index("ix_investigations_status_due", "status", "due_at", "id"),
@@ -105,3 +110,13 @@ class Investigation(Base):
             postgresql_include=["district_code", "status", "severity", "due_at", "category"],
         ),
     )
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Open or in progress and past ``due_at`` (exactly at ``due_at`` is still in time);
+        never without a ``due_at``."""
+        return self.status in ACTIVE and self.due_at is not None and now > self.due_at
+
+    @property
+    def overdue(self) -> bool:
+        """At the moment of the request (InvestigationRead reads it)."""
+        return self.overdue_at(clock.now())

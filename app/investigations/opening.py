@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from app import clock
+from app.accidents import Category, Severity
 from app.audit.service import audit_row
 from app.investigations import periods
 from app.investigations.models import InvestigationStatus
-from app.reports.models import Category, Severity
 
 
 def new_investigation(

@@ -5,21 +5,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
+from app.accidents import Severity
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.investigations import service
 from app.investigations.models import Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
-from app.pagination import PageOut, PageParams, page_params
-from app.reports.models import Severity
+from app.pagination import PageOut
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["investigations"], route_class=ReleasingRoute)
 
-Reader = Annotated[Principal, Depends(require(K.inspectorate, K.police))]
-Inspector = Annotated[Principal, Depends(require(K.inspectorate))]
+Reader = Annotated[Principal, Depends(require(Action.read_investigations))]
+Inspector = Annotated[Principal, Depends(require(Action.manage_investigations))]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -54,7 +55,7 @@ def _single(investigation: Investigation, response: Response) -> InvestigationRe
 def list_investigations(
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     status: Annotated[list[InvestigationStatus] | None, Query()] = None,
     commune_code: Annotated[
         str | None,

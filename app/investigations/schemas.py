@@ -1,33 +1,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.fields import LongText, Name, StrictInt, Timestamp
+from app.accidents import Severity
+from app.fields import LongText, Name, StrictInt, Timestamp, not_nullable, refuse_null
 from app.investigations.models import InvestigationStatus
-from app.reports.models import Severity
 
 StrictBool = Annotated[bool, Field(strict=True)]
 
 
-def not_nullable(schema: dict[str, Any]) -> None:
-    """OpenAPI for a field that may be absent but not null (``X | None`` in Python, where
-    ``None`` means absent and an explicit null is refused by a validator)."""
-    options = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
-    if len(options) == 1:
-        schema.update(options[0])
-    schema.pop("default", None)
-
-
-def refuse_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("must not be null")
-    return value
-
-
 class InvestigationRead(BaseModel):
+    """Read from an ``Investigation`` (its columns and ``overdue``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     report_id: uuid.UUID
     reference: str = Field(description="The report's reference")

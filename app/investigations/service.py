@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.accidents import Severity
 from app.audit.service import record
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.errors import (
     Conflict,
@@ -40,40 +40,19 @@ from app.errors import (
     ValidationProblem,
 )
 from app.investigations import periods
-from app.investigations.models import Investigation, InvestigationStatus
+from app.investigations.models import ACTIVE, FINISHED, Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationRead, InvestigationUpdate
 from app.pagination import PageParams, paginate_nulls_last
-from app.reports.models import Severity
-from app.reports.scope import in_area, in_commune
+from app.policy import readable_investigations
+from app.reports.models import Report
+from app.reports.scope import in_commune
 
 S = InvestigationStatus
-#: Still running: these count for deadlines and may become overdue.
-ACTIVE: tuple[InvestigationStatus, ...] = (S.open, S.in_progress)
-FINISHED: tuple[InvestigationStatus, ...] = (S.concluded, S.closed)
 #: The one move allowed from each status (contract, Investigations).
 NEXT_STATUS = {S.open: S.in_progress, S.in_progress: S.concluded, S.concluded: S.closed}
 #: Free text that may name people: the audit trail (readable by admins) records only that it
 #: changed; the text itself is in the investigation.
 FREE_TEXT = frozenset({"findings", "conclusion"})
-
-
-def readable_investigations(principal: Principal) -> ColumnElement[bool]:
-    """The inspectorate sees every investigation, the police those in its area (its commune
-    among the report's current communes, its province, or its legacy district)."""
-    if principal.kind is OrganisationKind.inspectorate:
-        return true()
-    if principal.kind is OrganisationKind.police:
-        return in_area(
-            principal,
-            report_id=Investigation.report_id,
-            district_code=Investigation.district_code,
-        )
-    return false()
-
-
-def is_overdue(investigation: Investigation, *, now: datetime) -> bool:
-    due = investigation.due_at
-    return investigation.status in ACTIVE and due is not None and now > due
 
 
 def statuses_in(statuses: Sequence[InvestigationStatus]) -> ColumnElement[bool]:
@@ -86,31 +65,8 @@ def etag(investigation: Investigation) -> str:
     return f'"{investigation.version}"'
 
 
-def to_read(investigation: Investigation, *, now: datetime | None = None) -> InvestigationRead:
-    return InvestigationRead.model_validate(
-        {
-            "id": investigation.id,
-            "report_id": investigation.report_id,
-            "reference": investigation.reference,
-            "commune_code": investigation.commune_code,
-            "district_code": investigation.district_code,
-            "current_commune_codes": investigation.current_commune_codes,
-            "severity": investigation.severity,
-            "status": investigation.status,
-            "lead_inspector": investigation.lead_inspector,
-            "assessment_required": investigation.assessment_required,
-            "findings": investigation.findings,
-            "conclusion": investigation.conclusion,
-            "opened_at": investigation.opened_at,
-            "due_at": investigation.due_at,
-            "extended": investigation.extended,
-            "extension_days": investigation.extension_days,
-            "approved_by": investigation.approved_by,
-            "overdue": is_overdue(investigation, now=now or clock.now()),
-            "concluded_at": investigation.concluded_at,
-            "updated_at": investigation.updated_at,
-        }
-    )
+def to_read(investigation: Investigation) -> InvestigationRead:
+    return InvestigationRead.model_validate(investigation)
 
 
 @dataclass(frozen=True)
@@ -209,10 +165,10 @@ def check_if_match(investigation: Investigation, if_match: str | None) -> None:
     )
 
 
-def base_days(investigation: Investigation) -> int | None:
+def base_days(session: Session, investigation: Investigation) -> int | None:
     """The base period in force (Law 84/2015 Art. 35.6), from the report's victims as now
     declared and the assessment flag."""
-    report = investigation.report
+    report = session.get_one(Report, investigation.report_id)
     return periods.base_days(
         dead=report.dead_count,
         seriously_injured=report.seriously_injured_count,
@@ -227,10 +183,10 @@ def _audit_value(value: Any) -> Any:
     return value
 
 
-def _recompute_due_at(investigation: Investigation) -> None:
+def _recompute_due_at(session: Session, investigation: Investigation) -> None:
     """Base period in force plus the extension's days, counted from receipt (Civil Code 2015
     Arts. 147–148)."""
-    base = base_days(investigation)
+    base = base_days(session, investigation)
     investigation.due_at = periods.due_at(
         received_at=investigation.opened_at,
         days=None if base is None else base + (investigation.extension_days or 0),
@@ -312,7 +268,7 @@ def update_investigation(
     if "assessment_required" in changed_fields:
         # Law 84/2015 Art. 35: 60 days where a technical assessment or forensic examination
         # is needed; the deadline still runs from receipt of the notification.
-        _recompute_due_at(investigation)
+        _recompute_due_at(session, investigation)
 
     changes = _changes(before, investigation)
     if changes:
@@ -349,7 +305,7 @@ def extend_investigation(
         raise InvalidTransition(
             f"The investigation is {investigation.status}: there is no deadline to extend"
         )
-    base = base_days(investigation)
+    base = base_days(session, investigation)
     if base is None:
         raise Conflict(
             "The Law sets no investigation period for an incident without victims "
@@ -376,7 +332,7 @@ def extend_investigation(
     investigation.extension_reason = data.reason
     investigation.extension_days = days
     investigation.approved_by = data.approved_by
-    _recompute_due_at(investigation)
+    _recompute_due_at(session, investigation)
     _touch(investigation, now=clock.now())
     record(
         session,
@@ -413,7 +369,7 @@ def follow_report_severity(
         return investigation
     old_severity, old_due = investigation.severity, investigation.due_at
     investigation.severity = severity
-    _recompute_due_at(investigation)
+    _recompute_due_at(session, investigation)
     if investigation.severity == old_severity and investigation.due_at == old_due:
         return investigation
     _touch(investigation, now=clock.now())
@@ -429,8 +385,3 @@ def follow_report_severity(
         },
     )
     return investigation
-
-
-def list_condition_overdue(now: datetime) -> ColumnElement[bool]:
-    """Overdue as SQL (used by the statistics); never without a ``due_at``."""
-    return and_(statuses_in(ACTIVE), Investigation.due_at < now)

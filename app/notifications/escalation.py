@@ -18,11 +18,12 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from app.accidents import Severity
 from app.auth.models import OrganisationKind
 from app.notifications.models import Delivery, Escalation, NotificationEvent
 from app.notifications.outbox import enqueue
 from app.notifications.routing import Route
-from app.reports.models import Report, Severity
+from app.reports.models import Report
 
 log = logging.getLogger(__name__)
 

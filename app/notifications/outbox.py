@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -83,11 +84,20 @@ def enqueue(
     event_type: str,
     payload: dict[str, Any],
     routes: list[Route],
-) -> NotificationEvent:
-    event_row, delivery_rows = outbox_rows(
+) -> uuid.UUID:
+    """Write an event and its deliveries; returns the event's id."""
+    event, deliveries = outbox_rows(
         report_id=report_id, event_type=event_type, payload=payload, routes=routes
     )
-    event = NotificationEvent(**event_row)
-    session.add(event)
-    session.add_all(Delivery(**row) for row in delivery_rows)
-    return event
+    write(session, event, deliveries)
+    return uuid.UUID(str(event["id"]))
+
+
+def write(session: Session, event: dict[str, Any], deliveries: list[dict[str, Any]]) -> None:
+    """Every outbox row is written here (rows from :func:`outbox_rows`), in the caller's
+    transaction; the only other writer is PostgreSQL's one-statement filing
+    (app/reports/single_statement.py), which inserts the same rows. On PostgreSQL the
+    deliveries' trigger wakes the worker when the transaction commits (migration 0011)."""
+    session.execute(insert(NotificationEvent), [event])
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)

@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import PrincipalDep, SessionDep, require
-from app.auth.models import OrganisationKind as K
+from app.auth.deps import PrincipalDep, require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.notifications import service
 from app.notifications.models import DeliveryStatus
 from app.notifications.schemas import DeliveryRead, UndeliveredRead, UndeliveredStatus
-from app.pagination import PageOut, PageParams, page_params
+from app.pagination import PageOut
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 
@@ -19,11 +20,9 @@ router = APIRouter(tags=["notifications"], route_class=ReleasingRoute)
 
 Reader = Annotated[
     Principal,
-    Depends(
-        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
-    ),
+    Depends(require(Action.read_reports)),
 ]
-Operator = Annotated[Principal, Depends(require(K.admin, K.inspectorate))]
+Operator = Annotated[Principal, Depends(require(Action.operate_deliveries))]
 
 
 @router.get(
@@ -32,7 +31,7 @@ Operator = Annotated[Principal, Depends(require(K.admin, K.inspectorate))]
     responses=problems(401, 403, 404, 422),
     summary="Who was notified of a report, on which channel, and how it went",
 )
-def report_notifications(
+def list_report_notifications(
     report_id: uuid.UUID, principal: Reader, session: SessionDep
 ) -> list[DeliveryRead]:
     deliveries = service.list_for_report(session, principal=principal, report_id=report_id)
@@ -46,7 +45,7 @@ def report_notifications(
     summary="Acknowledge receipt (the recipient organisation only; repeat calls keep the "
     "first time)",
 )
-def acknowledge(
+def acknowledge_notification(
     delivery_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
 ) -> DeliveryRead:
     return service.to_read(
@@ -62,10 +61,10 @@ def acknowledge(
     description="For the inspectorate and administrators; newest first. Without `status`, "
     "both `failed` and `unroutable` are listed.",
 )
-def undelivered(
+def list_undelivered_notifications(
     principal: Operator,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     status: Annotated[
         list[UndeliveredStatus] | None, Query(description="`failed` and/or `unroutable`")
     ] = None,
@@ -88,5 +87,7 @@ def undelivered(
     responses=problems(401, 403, 404, 409, 422),
     summary="Send a failed notification again, now, with a fresh retry schedule",
 )
-def retry(delivery_id: uuid.UUID, principal: Operator, session: SessionDep) -> DeliveryRead:
+def retry_notification(
+    delivery_id: uuid.UUID, principal: Operator, session: SessionDep
+) -> DeliveryRead:
     return service.to_read(service.retry(session, principal=principal, delivery_id=delivery_id))

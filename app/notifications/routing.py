@@ -25,13 +25,13 @@ from typing import Any
 from sqlalchemy import bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
+from app.accidents import Category, Severity
 from app.auth.models import Organisation, OrganisationKind
 from app.config import get_settings
 from app.divisions.service import divisions
 from app.notifications.channels import OrganisationRow
 from app.notifications.models import Channel
 from app.notifications.registry import SENDERS, organisation_columns
-from app.reports.models import Category, Severity
 
 K = OrganisationKind
 #: Longest recipient name a delivery stores.

@@ -17,22 +17,18 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.service import record
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.errors import InvalidTransition, NotFound
 from app.notifications.models import Delivery, DeliveryStatus
 from app.notifications.schemas import DeliveryRead, RecipientRef, UndeliveredRead
 from app.pagination import PageParams, paginate
+from app.policy import readable_reports, sees_delivery_errors
 from app.reports.models import Report
-from app.reports.scope import readable_reports
 
 UNDELIVERED = (DeliveryStatus.failed, DeliveryStatus.unroutable)
 
 
 _ERROR_CLASS = re.compile(r"^([a-z][a-z0-9_]*)(?::|$)")
-#: Who sees a recipient's own error text (Security and privacy: a recipient's errors stay
-#: with the recipient); anyone else reading the report sees only the class of the error.
-_SEE_ERROR_DETAIL = (OrganisationKind.inspectorate, OrganisationKind.admin)
 
 
 def error_class(error: str) -> str:
@@ -45,7 +41,8 @@ def visible_error(delivery: Delivery, principal: Principal | None) -> str | None
     error = delivery.last_error
     if error is None or principal is None:
         return error
-    if principal.kind in _SEE_ERROR_DETAIL or principal.organisation_id == delivery.recipient_id:
+    # A recipient's own errors stay with it and the operators (app/policy.py).
+    if sees_delivery_errors(principal) or principal.organisation_id == delivery.recipient_id:
         return error
     return error_class(error)
 

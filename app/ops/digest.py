@@ -139,15 +139,14 @@ def send_digest(session: Session, *, now: datetime, at: time) -> bool:
             listed = _listed(session, now=now, day=day)
             routes = _routes(session)
             if (listed[DUE_SOON] or listed[OVERDUE]) and routes:
-                event = enqueue(
+                event_id = enqueue(
                     session,
                     report_id=None,
                     event_type=EVENT_TYPE,
                     payload={"date": day.isoformat(), **listed},
                     routes=routes,
                 )
-                session.flush()
-                session.get_one(DeadlineDigest, day).event_id = event.id
+                session.get_one(DeadlineDigest, day).event_id = event_id
                 session.execute(
                     insert(DeadlineAlert),
                     [

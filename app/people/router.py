@@ -4,7 +4,8 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.auth.deps import AdminDep, SessionDep
+from app.auth.deps import AdminDep
+from app.deps import SessionDep
 from app.people import service
 from app.people.schemas import UserCreate, UserRead
 from app.responses import problems

@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.audit.models import AuditEvent
 from app.audit.service import record
-from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
-from app.auth.schemas import OrganisationRef
 from app.errors import (
     FieldError,
     Forbidden,
@@ -49,88 +47,28 @@ from app.errors import (
     ValidationProblem,
     field_errors_from_pydantic,
 )
-from app.fields import Address, LongText, Name, ShortText, Timestamp
 from app.identity_numbers import phone_e164
-from app.investigations.schemas import not_nullable, refuse_null
 from app.investigations.service import follow_report_severity
 from app.notifications import outbox
 from app.notifications.routing import ReportPlace, routes_for
 from app.pagination import PageParams, paginate
+from app.policy import amends, readable_reports, reads_evidence
 from app.reports import idempotency
 from app.reports.models import Report, ReportVersion
+from app.reports.rules import check_report, count_outcomes, victims_as_stored
 from app.reports.schemas import (
-    MAX_VICTIMS,
-    DataWarning,
+    AMENDABLE,
+    AmendmentCreate,
+    EvidenceRead,
+    EvidenceVersion,
     ReportCreate,
-    ReporterIn,
     ReportRead,
-    VictimIn,
+    ReportVersionRead,
 )
-from app.reports.scope import readable_reports
-from app.reports.service import check_report, count_outcomes, to_read, victims_as_stored
+from app.reports.service import to_read
 
-#: Fields an amendment may carry (besides ``note``).
-AMENDABLE = (
-    "commune",
-    "address",
-    "summary",
-    "initial_cause",
-    "measures_taken",
-    "employer_name",
-    "reporter",
-    "victims",
-)
 #: Bookkeeping of the report document, not facts of the accident.
 NOT_CHANGES = frozenset({"/version", "/updated_at"})
-
-
-class AmendmentCreate(BaseModel):
-    """Only the fields given change; ``null`` clears an optional text field."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: LongText | None = Field(
-        default=None, description="Why the report is amended (e.g. the victim died in hospital)"
-    )
-    commune: ShortText | None = None
-    # Required in a report: absent leaves them as they are, null is refused (422).
-    address: Address | None = Field(default=None, json_schema_extra=not_nullable)
-    summary: LongText | None = Field(default=None, json_schema_extra=not_nullable)
-    initial_cause: LongText | None = None
-    measures_taken: LongText | None = None
-    employer_name: Name | None = None
-    reporter: ReporterIn | None = Field(default=None, json_schema_extra=not_nullable)
-    victims: Annotated[list[VictimIn], Field(max_length=MAX_VICTIMS)] | None = Field(
-        default=None,
-        json_schema_extra=not_nullable,
-        description="The whole list of victims as it now stands, in the same order: existing "
-        "victims corrected in place (e.g. `outcome` from `seriously_injured` to `dead`), new "
-        "ones appended. None may be removed.",
-    )
-
-    _not_null = field_validator("address", "summary", "reporter", "victims")(refuse_null)
-
-
-class ChangeOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    field: str = Field(description="JSON Pointer into the report, e.g. /victims/0/outcome")
-    from_: Any = Field(alias="from")
-    to: Any
-
-
-class ReportVersionRead(BaseModel):
-    version: int = Field(description="1 as filed; each amendment adds one")
-    created_at: Timestamp = Field(description="For version 1, the report's received_at")
-    created_by: OrganisationRef
-    api_key_id: uuid.UUID | None
-    note: str | None
-    changes: list[ChangeOut] = Field(description="What this version changed (empty for 1)")
-    report: ReportRead = Field(description="The report as it stood at this version")
-    warnings: list[DataWarning] = Field(
-        description="Doubtful but possible data in the report at this version (accepted, "
-        "never blocking): the same list as report.warnings. Always present, often empty."
-    )
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
@@ -172,13 +110,16 @@ def _own_report(
     session: Session, *, principal: Principal, report_id: uuid.UUID, for_update: bool = False
 ) -> Report:
     report = _load_report(session, principal=principal, report_id=report_id, for_update=for_update)
-    if report.submitted_by_id != principal.organisation_id:
+    if not amends(principal, report):
         raise Forbidden("Only the organisation that filed the report may amend it")
     return report
 
 
 @dataclass(frozen=True)
 class _Plan:
+    #: The report as it stands, as GET shows it: version 1's snapshot when it is the first
+    #: amendment.
+    before: dict[str, Any]
     fields: dict[str, Any]
     victims: list[dict[str, Any]]
     after: dict[str, Any]
@@ -237,7 +178,7 @@ def _plan(report: Report, *, principal: Principal, data: AmendmentCreate) -> _Pl
         raise ValidationProblem(
             [FieldError(pointer="", detail="the amendment changes nothing in the report")]
         )
-    return _Plan(fields=fields, victims=victims, after=after, changes=changes)
+    return _Plan(before=before, fields=fields, victims=victims, after=after, changes=changes)
 
 
 def _filing_key(session: Session, report: Report) -> uuid.UUID | None:
@@ -264,20 +205,7 @@ def _apply(
 ) -> ReportVersion:
     now = clock.now()
     if report.version == 1:
-        session.add(
-            ReportVersion(
-                id=uuid.uuid4(),
-                report_id=report.id,
-                version=1,
-                created_at=report.received_at,
-                organisation_id=report.submitted_by_id,
-                api_key_id=_filing_key(session, report),
-                note=None,
-                changes=[],
-                snapshot=to_read(report).model_dump(mode="json"),
-                body_sha256=report.body_sha256,
-            )
-        )
+        session.add(_first_version(session, report, snapshot=plan.before))
     old_severity = report.severity
     old_counts = (report.dead_count, report.seriously_injured_count, report.minor_injury_count)
     counts = count_outcomes(plan.victims)
@@ -347,22 +275,7 @@ def _apply(
 
 
 def version_read(version: ReportVersion) -> ReportVersionRead:
-    return ReportVersionRead.model_validate(
-        {
-            "version": version.version,
-            "created_at": version.created_at,
-            "created_by": OrganisationRef(
-                id=version.organisation.id,
-                name=version.organisation.name,
-                kind=version.organisation.kind,
-            ),
-            "api_key_id": version.api_key_id,
-            "note": version.note,
-            "changes": version.changes,
-            "report": version.snapshot,
-            "warnings": version.snapshot.get("warnings", []),
-        }
-    )
+    return ReportVersionRead.model_validate(version)
 
 
 def amend_report(
@@ -382,12 +295,8 @@ def amend_report(
             "body": data.model_dump(mode="json", exclude_unset=True),
         }
     )
-    stored = idempotency.claim(
-        session, organisation_id=principal.organisation_id, key=idempotency_key, digest=digest
-    )
-    if stored is not None:
-        return idempotency.Outcome(stored.status, stored.body, stored.location or "", replayed=True)
-    try:
+
+    def amend() -> idempotency.StoredResponse:
         # Locked: amendments of one report are numbered one after the other.
         report = _own_report(session, principal=principal, report_id=report_id, for_update=True)
         plan = _plan(report, principal=principal, data=data)
@@ -399,23 +308,26 @@ def amend_report(
             note=data.note,
             body_sha256=body_sha256,
         )
-        body = version_read(version).model_dump(mode="json", by_alias=True)
-        location = f"/api/v1/reports/{report.id}/versions/{version.version}"
-        idempotency.complete(
-            session,
-            organisation_id=principal.organisation_id,
-            key=idempotency_key,
-            response=idempotency.StoredResponse(status=201, body=body, location=location),
+        return idempotency.StoredResponse(
+            status=201,
+            body=version_read(version).model_dump(mode="json", by_alias=True),
+            location=f"/api/v1/reports/{report.id}/versions/{version.version}",
         )
-        session.commit()
-    except BaseException:
-        idempotency.release(session, organisation_id=principal.organisation_id, key=idempotency_key)
-        raise
-    return idempotency.Outcome(201, body, location, replayed=False)
+
+    return idempotency.once(
+        session,
+        organisation_id=principal.organisation_id,
+        key=idempotency_key,
+        digest=digest,
+        work=amend,
+    )
 
 
-def _unamended(session: Session, report: Report) -> ReportVersion:
-    """Version 1 of a report never amended: the report itself (not stored separately)."""
+def _first_version(
+    session: Session, report: Report, *, snapshot: dict[str, Any] | None = None
+) -> ReportVersion:
+    """Version 1: the report as filed. Stored when the first amendment arrives (``snapshot``,
+    the report as it stood before it); until then the report itself, not stored separately."""
     return ReportVersion(
         id=uuid.uuid4(),
         report_id=report.id,
@@ -426,7 +338,7 @@ def _unamended(session: Session, report: Report) -> ReportVersion:
         api_key_id=_filing_key(session, report),
         note=None,
         changes=[],
-        snapshot=to_read(report).model_dump(mode="json"),
+        snapshot=snapshot if snapshot is not None else to_read(report).model_dump(mode="json"),
         body_sha256=report.body_sha256,
     )
 
@@ -437,7 +349,7 @@ def list_versions(
     """Oldest first; anyone who may read the report may read its versions."""
     report = _load_report(session, principal=principal, report_id=report_id)
     if report.version == 1:
-        return ([_unamended(session, report)] if params.cursor is None else []), None
+        return ([_first_version(session, report)] if params.cursor is None else []), None
     return paginate(
         session,
         select(ReportVersion).where(ReportVersion.report_id == report.id),
@@ -452,7 +364,7 @@ def get_version(
 ) -> ReportVersion:
     report = _load_report(session, principal=principal, report_id=report_id)
     if report.version == 1 and version == 1:
-        return _unamended(session, report)
+        return _first_version(session, report)
     found = session.scalar(
         select(ReportVersion).where(
             ReportVersion.report_id == report.id, ReportVersion.version == version
@@ -463,35 +375,14 @@ def get_version(
     return found
 
 
-# -- Evidence --------------------------------------------------------------------------------
-
-
-class EvidenceVersion(BaseModel):
-    version: int
-    received_at: Timestamp
-    api_key_id: uuid.UUID | None
-    body_sha256: str | None = Field(
-        description="Hex SHA-256 of the exact bytes of the request body that made this version "
-        "(null for versions stored before tnld kept it)"
-    )
-
-
-class EvidenceRead(BaseModel):
-    report_id: uuid.UUID
-    versions: list[EvidenceVersion]
-
-
 def evidence(session: Session, *, principal: Principal, report_id: uuid.UUID) -> EvidenceRead:
     """What was received for each version, as hashes of the bytes sent: the filing
     organisation and the labour authority may read it (others who can read the report: 403)."""
     report = _load_report(session, principal=principal, report_id=report_id)
-    if (
-        principal.kind is not OrganisationKind.inspectorate
-        and report.submitted_by_id != principal.organisation_id
-    ):
+    if not reads_evidence(principal, report):
         raise Forbidden("Only the filing organisation and the labour authority read the evidence")
     if report.version == 1:
-        versions = [_unamended(session, report)]
+        versions = [_first_version(session, report)]
     else:
         versions = list(
             session.scalars(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -18,26 +18,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accidents import Category, Severity
 from app.auth.models import Organisation
 from app.db import Base, JSONDocument, UTCDateTime, new_id
-
-if TYPE_CHECKING:
-    from app.investigations.models import Investigation
-
-
-class Category(enum.StrEnum):
-    labour_accident = "labour_accident"
-    technical_incident = "technical_incident"
-
-
-class Severity(enum.StrEnum):
-    """Decree 39/2016, Art. 9: fatal, serious injury, minor; ``none`` for an incident without
-    victims."""
-
-    fatal = "fatal"
-    serious = "serious"
-    minor = "minor"
-    none = "none"
+from app.investigations.models import Investigation
+from app.reports.rules import report_warnings
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -90,9 +75,20 @@ class Report(Base):
     body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     submitted_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
-    investigation: Mapped[Investigation | None] = relationship(
-        back_populates="report", lazy="joined", uselist=False
-    )
+    investigation: Mapped[Investigation | None] = relationship(lazy="joined", uselist=False)
+
+    # What the read schemas (app/reports/schemas.py) read besides the columns.
+    @property
+    def investigation_id(self) -> uuid.UUID | None:
+        return self.investigation.id if self.investigation else None
+
+    @property
+    def victim_count(self) -> int:
+        return len(self.victims)
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        return report_warnings(self.victims)
 
     __table_args__ = (
         Index("ix_reports_received_at_id", "received_at", "id"),
@@ -179,3 +175,16 @@ class ReportVersion(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
 
     __table_args__ = (UniqueConstraint("report_id", "version"),)
+
+    # What ReportVersionRead (app/reports/schemas.py) reads besides the columns.
+    @property
+    def created_by(self) -> Organisation:
+        return self.organisation
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.snapshot
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        return list(self.snapshot.get("warnings", []))

@@ -7,28 +7,33 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
+from app.accidents import Category, Severity
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import PageDep, SessionDep
 from app.errors import BadRequest, FieldError
 from app.fields import InputTimestamp
-from app.pagination import PageOut, PageParams, page_params
-from app.reports import amendments, service
-from app.reports.models import Category, Severity
-from app.reports.schemas import ReportCreate, ReportRead, ReportSummary
+from app.pagination import PageOut
+from app.policy import Action
+from app.reports import amendments, filing, service
+from app.reports.idempotency import Outcome
+from app.reports.schemas import (
+    AmendmentCreate,
+    EvidenceRead,
+    ReportCreate,
+    ReportRead,
+    ReportSummary,
+    ReportVersionRead,
+)
 from app.responses import problems
 from app.routing import ReleasingRoute
 
 router = APIRouter(tags=["reports"], route_class=ReleasingRoute)
 
-Reporter = Annotated[
-    Principal, Depends(require(K.enterprise, K.commune_committee, K.district_committee))
-]
+Reporter = Annotated[Principal, Depends(require(Action.file_reports))]
 Reader = Annotated[
     Principal,
-    Depends(
-        require(K.enterprise, K.commune_committee, K.district_committee, K.police, K.inspectorate)
-    ),
+    Depends(require(Action.read_reports)),
 ]
 
 
@@ -55,6 +60,14 @@ async def idempotency_key(
     return key
 
 
+def answer(outcome: Outcome) -> JSONResponse:
+    """The response of an idempotent POST, first time or replayed (contract, Reports)."""
+    headers = {"Location": outcome.location}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
 async def body_sha256(request: Request) -> str:
     """Hex SHA-256 of the exact bytes of the request body (evidence of what was received)."""
     return hashlib.sha256(await request.body()).hexdigest()
@@ -74,13 +87,11 @@ def file_report(
     digest: Annotated[str, Depends(body_sha256)],
     session: SessionDep,
 ) -> JSONResponse:
-    filed = service.file_report(
-        session, principal=principal, data=body, idempotency_key=key, body_sha256=digest
+    return answer(
+        filing.file_report(
+            session, principal=principal, data=body, idempotency_key=key, body_sha256=digest
+        )
     )
-    headers = {"Location": filed.location}
-    if filed.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(filed.body, status_code=filed.status, headers=headers)
 
 
 @router.get(
@@ -93,7 +104,7 @@ def file_report(
 def list_reports(
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
+    params: PageDep,
     category: Category | None = None,
     severity: Severity | None = None,
     # A pattern, not just a length: PostgreSQL refuses NUL bytes in text (500 otherwise).
@@ -139,23 +150,23 @@ def get_report(report_id: uuid.UUID, principal: Reader, session: SessionDep) -> 
 
 @router.get(
     "/reports/{report_id}/evidence",
-    response_model=amendments.EvidenceRead,
+    response_model=EvidenceRead,
     responses=problems(401, 403, 404, 422),
     summary="What was received for each version: the SHA-256 of the exact request body",
     description="The filing organisation and the labour authority (inspectorate). "
     "`body_sha256` is the hex SHA-256 of the bytes of the request body that created that "
     "version; a client that kept what it sent can prove the stored report is that.",
 )
-def report_evidence(
+def get_report_evidence(
     report_id: uuid.UUID, principal: Reader, session: SessionDep
-) -> amendments.EvidenceRead:
+) -> EvidenceRead:
     return amendments.evidence(session, principal=principal, report_id=report_id)
 
 
 @router.post(
     "/reports/{report_id}/amendments",
     status_code=201,
-    response_model=amendments.ReportVersionRead,
+    response_model=ReportVersionRead,
     responses=problems(400, 401, 403, 404, 409, 413, 422),
     summary="Amend a report (follow-up report) as the organisation that filed it",
     description="Changes to the text fields, the reporter and the victims (the whole list, "
@@ -174,27 +185,25 @@ def amend_report(
     report_id: uuid.UUID,
     principal: Reporter,
     key: Annotated[str, Depends(idempotency_key)],
-    body: amendments.AmendmentCreate,
+    body: AmendmentCreate,
     digest: Annotated[str, Depends(body_sha256)],
     session: SessionDep,
 ) -> JSONResponse:
-    result = amendments.amend_report(
-        session,
-        principal=principal,
-        report_id=report_id,
-        data=body,
-        idempotency_key=key,
-        body_sha256=digest,
+    return answer(
+        amendments.amend_report(
+            session,
+            principal=principal,
+            report_id=report_id,
+            data=body,
+            idempotency_key=key,
+            body_sha256=digest,
+        )
     )
-    headers = {"Location": result.location}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status, headers=headers)
 
 
 @router.get(
     "/reports/{report_id}/versions",
-    response_model=PageOut[amendments.ReportVersionRead],
+    response_model=PageOut[ReportVersionRead],
     responses=problems(401, 403, 404, 422),
     summary="The numbered versions of a report, oldest first (1 as filed)",
 )
@@ -202,19 +211,19 @@ def list_report_versions(
     report_id: uuid.UUID,
     principal: Reader,
     session: SessionDep,
-    params: Annotated[PageParams, Depends(page_params)],
-) -> PageOut[amendments.ReportVersionRead]:
+    params: PageDep,
+) -> PageOut[ReportVersionRead]:
     items, next_cursor = amendments.list_versions(
         session, principal=principal, report_id=report_id, params=params
     )
-    return PageOut[amendments.ReportVersionRead](
+    return PageOut[ReportVersionRead](
         items=[amendments.version_read(v) for v in items], next_cursor=next_cursor
     )
 
 
 @router.get(
     "/reports/{report_id}/versions/{version}",
-    response_model=amendments.ReportVersionRead,
+    response_model=ReportVersionRead,
     responses=problems(401, 403, 404, 422),
 )
 def get_report_version(
@@ -222,7 +231,7 @@ def get_report_version(
     version: Annotated[int, Path(ge=1, le=1_000_000)],
     principal: Reader,
     session: SessionDep,
-) -> amendments.ReportVersionRead:
+) -> ReportVersionRead:
     return amendments.version_read(
         amendments.get_version(session, principal=principal, report_id=report_id, version=version)
     )

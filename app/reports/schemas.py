@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from app.accidents import Category, Severity
 from app.auth.schemas import OrganisationRef
 from app.fields import (
     Address,
@@ -18,8 +19,9 @@ from app.fields import (
     ShortText,
     StrictInt,
     Timestamp,
+    not_nullable,
+    refuse_null,
 )
-from app.reports.models import Category, Severity
 
 Gender = Literal["male", "female"]
 Employment = Literal["labour_contract", "no_labour_contract"]
@@ -118,7 +120,10 @@ class DataWarning(BaseModel):
 
 
 class ReportFields(BaseModel):
-    """What a report's summary and the whole report share."""
+    """What a report's summary and the whole report share. Read from a ``Report`` (its columns
+    and properties) or from a dictionary of the same names (a filing's rows)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     reference: str = Field(description="TNLD-<year>-<6-digit sequence>")
@@ -175,3 +180,89 @@ class ReportSummary(ReportFields):
     read is audited)."""
 
     victim_count: int
+
+
+# -- Amendments (app/reports/amendments.py) ---------------------------------------------
+
+#: Fields an amendment may carry (besides ``note``).
+AMENDABLE = (
+    "commune",
+    "address",
+    "summary",
+    "initial_cause",
+    "measures_taken",
+    "employer_name",
+    "reporter",
+    "victims",
+)
+
+
+class AmendmentCreate(BaseModel):
+    """Only the fields given change; ``null`` clears an optional text field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText | None = Field(
+        default=None, description="Why the report is amended (e.g. the victim died in hospital)"
+    )
+    commune: ShortText | None = None
+    # Required in a report: absent leaves them as they are, null is refused (422).
+    address: Address | None = Field(default=None, json_schema_extra=not_nullable)
+    summary: LongText | None = Field(default=None, json_schema_extra=not_nullable)
+    initial_cause: LongText | None = None
+    measures_taken: LongText | None = None
+    employer_name: Name | None = None
+    reporter: ReporterIn | None = Field(default=None, json_schema_extra=not_nullable)
+    victims: Annotated[list[VictimIn], Field(max_length=MAX_VICTIMS)] | None = Field(
+        default=None,
+        json_schema_extra=not_nullable,
+        description="The whole list of victims as it now stands, in the same order: existing "
+        "victims corrected in place (e.g. `outcome` from `seriously_injured` to `dead`), new "
+        "ones appended. None may be removed.",
+    )
+
+    _not_null = field_validator("address", "summary", "reporter", "victims")(refuse_null)
+
+
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str = Field(description="JSON Pointer into the report, e.g. /victims/0/outcome")
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class ReportVersionRead(BaseModel):
+    """Read from a ``ReportVersion`` (its columns and properties)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int = Field(description="1 as filed; each amendment adds one")
+    created_at: Timestamp = Field(description="For version 1, the report's received_at")
+    created_by: OrganisationRef
+    api_key_id: uuid.UUID | None
+    note: str | None
+    changes: list[ChangeOut] = Field(description="What this version changed (empty for 1)")
+    report: ReportRead = Field(description="The report as it stood at this version")
+    warnings: list[DataWarning] = Field(
+        description="Doubtful but possible data in the report at this version (accepted, "
+        "never blocking): the same list as report.warnings. Always present, often empty."
+    )
+
+
+# -- Evidence --------------------------------------------------------------------------------
+
+
+class EvidenceVersion(BaseModel):
+    version: int
+    received_at: Timestamp
+    api_key_id: uuid.UUID | None
+    body_sha256: str | None = Field(
+        description="Hex SHA-256 of the exact bytes of the request body that made this version "
+        "(null for versions stored before tnld kept it)"
+    )
+
+
+class EvidenceRead(BaseModel):
+    report_id: uuid.UUID
+    versions: list[EvidenceVersion]

@@ -26,7 +26,6 @@ trips) files in steps (app.reports.service).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import datetime
@@ -38,9 +37,11 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from app.audit import chain
 from app.audit.models import AuditEvent
+from app.errors import OutcomeUnknown
 from app.investigations.models import Investigation
 from app.notifications.models import Delivery, NotificationEvent
 from app.reports import numbering
+from app.reports.idempotency import lock_id
 from app.reports.models import IdempotencyRecord, Report, ReportCommune
 
 
@@ -142,12 +143,6 @@ FROM claim_lock
 _DRIVER_SQL = str(FILE_REPORT.compile(dialect=psycopg_dialect()))  # type: ignore[no-untyped-call]
 
 
-def lock_id(organisation_id: uuid.UUID, key: str) -> int:
-    """A 64-bit advisory lock number for (organisation, key)."""
-    digest = hashlib.sha256(organisation_id.bytes + key.encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def _json_value(value: Any) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -229,6 +224,13 @@ def file_report(
         if error.diag.constraint_name != _IDEMPOTENCY_KEY:
             raise
         return True, None
+    except psycopg.OperationalError as error:
+        if not driver.closed:
+            raise
+        # The connection was lost with the statement and its COMMIT in flight: the report may
+        # or may not be stored (contract, After a crash). The pool must not reuse it.
+        connection.invalidate()
+        raise OutcomeUnknown() from error
     row = cursor.fetchone()
     assert row is not None
     taken, reference = row

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from app import clock
-from app.auth.deps import SessionDep, require
-from app.auth.models import OrganisationKind as K
+from app.auth.deps import require
 from app.auth.principal import Principal
+from app.deps import SessionDep
+from app.policy import Action
 from app.responses import problems
 from app.routing import ReleasingRoute
 from app.stats import csv_export, service
@@ -18,7 +19,7 @@ router = APIRouter(tags=["statistics"], route_class=ReleasingRoute)
 
 StatsReader = Annotated[
     Principal,
-    Depends(require(K.inspectorate, K.police, K.commune_committee, K.district_committee)),
+    Depends(require(Action.read_statistics)),
 ]
 CSV_MEDIA_TYPE = "text/csv"
 
@@ -74,7 +75,7 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
     "comparison with earlier years; a commune spanning several old districts (`22015` Phường "
     "Tuy Hòa: 555 and 563) keeps a row of its own listing them, so no count is split.",
 )
-def get_stats(
+def get_statistics(
     principal: StatsReader,
     session: SessionDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,

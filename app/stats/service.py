@@ -34,24 +34,23 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    false,
     func,
     literal,
     select,
-    true,
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app import clock
+from app.accidents import Category, Severity
 from app.audit.models import AuditEvent
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.divisions.service import divisions
-from app.investigations.models import Investigation
-from app.investigations.service import ACTIVE, FINISHED, statuses_in
-from app.reports.models import Category, Report, Severity
-from app.reports.scope import AREA_KINDS, in_area
+from app.investigations.models import ACTIVE, FINISHED, Investigation
+from app.investigations.service import statuses_in
+from app.policy import counted
+from app.reports.models import Report
 from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 
 BASIS = "occurred_at (Vietnam time)"
@@ -79,16 +78,6 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     start = datetime(year, 1, 1, tzinfo=clock.VIETNAM_TZ)
     end = datetime(year + 1, 1, 1, tzinfo=clock.VIETNAM_TZ)
     return start, end
-
-
-def _scope(principal: Principal, *, report_id: Any, district_code: Any) -> ColumnElement[bool]:
-    """The inspectorate counts the province; the police and committees their area (the same
-    area rules as for reading reports, contract Organisations and roles)."""
-    if principal.kind is OrganisationKind.inspectorate:
-        return true()
-    if principal.kind in AREA_KINDS:
-        return in_area(principal, report_id=report_id, district_code=district_code)
-    return false()
 
 
 def _sum_where(column: InstrumentedAttribute[int], condition: ColumnElement[bool]) -> Any:
@@ -138,7 +127,7 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
         .where(
             Report.occurred_at >= start,
             Report.occurred_at < end,
-            _scope(principal, report_id=Report.id, district_code=Report.district_code),
+            counted(principal, report_id=Report.id, district_code=Report.district_code),
         )
         .group_by(*report_unit)
     )
@@ -167,7 +156,7 @@ def stats_statement(*, principal: Principal, year: int, now: datetime) -> Select
         .where(
             Investigation.occurred_at >= start,
             Investigation.occurred_at < end,
-            _scope(
+            counted(
                 principal,
                 report_id=Investigation.report_id,
                 district_code=Investigation.district_code,

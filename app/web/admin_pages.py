@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import service as auth
-from app.auth.deps import SessionDep
 from app.auth.models import Organisation, OrganisationKind
 from app.auth.schemas import OrganisationCreate, OrganisationUpdate
+from app.deps import SessionDep
 from app.errors import Conflict, FieldError, ValidationProblem
 from app.pagination import PageParams
 from app.people import service as people

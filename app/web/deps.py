@@ -14,17 +14,14 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from app.auth.deps import SessionDep
-from app.auth.models import OrganisationKind
 from app.config import get_settings
+from app.deps import SessionDep
 from app.errors import Problem
 from app.people.service import Person, person_for
+from app.policy import Action, may
 from app.web.errors import MESSAGES
 from app.web.templating import render
 
-K = OrganisationKind
-REPORTERS = (K.enterprise, K.commune_committee, K.district_committee)
-READERS = (*REPORTERS, K.police, K.inspectorate)
 LOGIN_PATH = "/dang-nhap"
 
 
@@ -70,22 +67,23 @@ def current_person(request: Request, session: SessionDep) -> Person:
 PersonDep = Annotated[Person, Depends(current_person)]
 
 
-def role(*kinds: OrganisationKind) -> Callable[[Person], Coroutine[Any, Any, Person]]:
-    allowed = frozenset(kinds)
+def role(action: Action) -> Callable[[Person], Coroutine[Any, Any, Person]]:
+    """Admits the people of organisations that may do ``action`` (app/policy.py)."""
 
     async def check(person: PersonDep) -> Person:
-        if person.principal.kind not in allowed:
+        if not may(person.principal, action):
             raise PageForbidden()
         return person
 
     return check
 
 
-ReporterDep = Annotated[Person, Depends(role(*REPORTERS))]
-ReaderDep = Annotated[Person, Depends(role(*READERS))]
-InspectorDep = Annotated[Person, Depends(role(K.inspectorate))]
-PoliceOrInspectorDep = Annotated[Person, Depends(role(K.police, K.inspectorate))]
-AdminPersonDep = Annotated[Person, Depends(role(K.admin))]
+ReporterDep = Annotated[Person, Depends(role(Action.file_reports))]
+ReaderDep = Annotated[Person, Depends(role(Action.read_reports))]
+InspectorDep = Annotated[Person, Depends(role(Action.manage_investigations))]
+PoliceOrInspectorDep = Annotated[Person, Depends(role(Action.read_investigations))]
+AdminPersonDep = Annotated[Person, Depends(role(Action.administer))]
+StatsReaderDep = Annotated[Person, Depends(role(Action.read_statistics))]
 
 Form = dict[str, str]
 

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app import clock
+from app.accidents import Severity
 from app.audit.models import AuditEvent
-from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
+from app.deps import SessionDep
 from app.errors import Conflict, PreconditionFailed, ValidationProblem
 from app.investigations import service as investigations
-from app.investigations.models import Investigation, InvestigationStatus
+from app.investigations.models import ACTIVE, Investigation, InvestigationStatus
 from app.investigations.schemas import ExtensionCreate, InvestigationUpdate
 from app.notifications import service as notifications
 from app.notifications.models import DeliveryStatus
@@ -28,7 +29,6 @@ from app.pagination import PageParams
 from app.people.service import Person
 from app.reports import amendments
 from app.reports import service as reports
-from app.reports.models import Severity
 from app.stats import service as stats
 from app.stats.csv_export import filename, render_csv
 from app.stats.schemas import Grouping
@@ -40,9 +40,9 @@ from app.web.deps import (
     InspectorDep,
     PageRoute,
     PoliceOrInspectorDep,
+    StatsReaderDep,
     check_csrf,
     read_form,
-    role,
 )
 from app.web.reports_pages import parse_id
 from app.web.templating import render
@@ -50,17 +50,6 @@ from app.web.templating import render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[Form, Depends(read_form)]
 S = InvestigationStatus
-StatsReaderDep = Annotated[
-    Person,
-    Depends(
-        role(
-            OrganisationKind.inspectorate,
-            OrganisationKind.police,
-            OrganisationKind.commune_committee,
-            OrganisationKind.district_committee,
-        )
-    ),
-]
 
 
 def dashboard(
@@ -97,10 +86,8 @@ def dashboard(
     rows = [
         {
             "i": i,
-            "words": vi.deadline_words(
-                i.due_at, now=now, running=i.status in investigations.ACTIVE
-            ),
-            "overdue": investigations.is_overdue(i, now=now),
+            "words": vi.deadline_words(i.due_at, now=now, running=i.status in ACTIVE),
+            "overdue": i.overdue_at(now),
         }
         for i in items
     ]
@@ -245,9 +232,9 @@ def _investigation_page(
             "person": person,
             "inv": investigation,
             "words": vi.deadline_words(
-                investigation.due_at, now=now, running=investigation.status in investigations.ACTIVE
+                investigation.due_at, now=now, running=investigation.status in ACTIVE
             ),
-            "overdue": investigations.is_overdue(investigation, now=now),
+            "overdue": investigation.overdue_at(now),
             "timeline": _timeline(session, person, investigation),
             "next_status": investigations.NEXT_STATUS.get(investigation.status),
             "manages": person.principal.kind is OrganisationKind.inspectorate,

@@ -13,17 +13,17 @@ from sqlalchemy.orm import Session, load_only, raiseload
 from starlette.responses import RedirectResponse, Response
 
 from app import clock
-from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
+from app.deps import SessionDep
 from app.errors import IdempotentRequestInFlight, NotFound, NotNotifiable, ValidationProblem
 from app.notifications import service as notifications
 from app.pagination import PageParams
 from app.people.service import Person
-from app.reports import amendments
+from app.reports import amendments, filing
 from app.reports import service as reports
 from app.reports.models import Report
-from app.reports.schemas import ReportCreate
-from app.reports.service import victims_as_stored
+from app.reports.rules import check_report, victims_as_stored
+from app.reports.schemas import AmendmentCreate, ReportCreate
 from app.web import report_form as rf
 from app.web.deps import (
     Form,
@@ -111,7 +111,7 @@ def _checked(
     if errors or data is None:
         return None, None, _form_page(person, answers, errors=errors, status_code=422)
     try:
-        reports.check_report(
+        check_report(
             data,
             principal=person.principal,
             now=clock.now(),
@@ -164,7 +164,7 @@ def submit_report(person: ReporterDep, form: FormDep, session: SessionDep) -> Re
     deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
     while True:
         try:
-            filed = reports.file_report(
+            filed = filing.file_report(
                 session, principal=person.principal, data=data, idempotency_key=key
             )
             break
@@ -341,7 +341,7 @@ def amend(report_id: str, person: ReporterDep, form: FormDep, session: SessionDe
         body["note"] = note
     errors: dict[str, str] = {}
     try:
-        data = amendments.AmendmentCreate.model_validate(body)
+        data = AmendmentCreate.model_validate(body)
     except ValidationError as exc:
         for error in exc.errors():
             name = rf.field_name(error["loc"], list(range(len(victims))))

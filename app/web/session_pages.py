@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from app.auth.deps import SessionDep
 from app.auth.models import OrganisationKind
+from app.deps import SessionDep
 from app.people.service import LoginRefused, log_in, log_out, person_for
 from app.web.deps import (
     Form,

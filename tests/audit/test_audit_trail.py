@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, OrgFactory, idem
-from tests.investigations.support import API, file_report, move, patch, serious_victims
+from tests.helpers import API, Org, OrgFactory, file_report, idem, move, patch, serious_victims
 
 
 def events(client: TestClient, org: Org, query: str = "") -> list[dict[str, Any]]:

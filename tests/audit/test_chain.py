@@ -23,8 +23,7 @@ from app.audit import chain
 from app.audit.models import AuditChainHead, AuditEvent
 from app.db import get_engine, session_factory
 from tests.conftest import TEST_DATABASE_URL
-from tests.helpers import Org, idem, report_body
-from tests.investigations.support import API, file_report, move, serious_victims
+from tests.helpers import API, Org, file_report, idem, move, report_body, serious_victims
 
 TNLD = str(Path(sys.executable).parent / "tnld")
 STRONG_KEY = "k9Qx2-vT7pLm4ZrB8sNw3YcH6dJf1GaE0uKiOo5"

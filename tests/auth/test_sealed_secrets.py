@@ -13,12 +13,10 @@ from standardwebhooks import Webhook
 
 from app.db import session_factory
 from app.sealed import seal, unseal
-from tests.helpers import Org, OrgFactory, post_report
-from tests.notifications.conftest import Configure, Receiver, drain
-from tests.notifications.conftest import configure as _configure
+from tests.helpers import Configure, Org, OrgFactory, post_report
+from tests.notifications.conftest import Receiver, drain
 from tests.notifications.conftest import receiver as _receiver
 
-configure = pytest.fixture(_configure.__wrapped__, name="configure")  # type: ignore[attr-defined]
 receiver = pytest.fixture(_receiver.__wrapped__, name="receiver")  # type: ignore[attr-defined]
 
 NEW = "Zq4-Lm8vR2xT6pNw0sKj3YbH7dGf5CaE1uIo9"

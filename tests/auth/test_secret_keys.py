@@ -15,11 +15,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.config import Settings, describe
-from tests.helpers import Org
-from tests.notifications.conftest import Configure
-from tests.notifications.conftest import configure as _configure
-
-configure = pytest.fixture(_configure.__wrapped__, name="configure")  # type: ignore[attr-defined]
+from tests.helpers import Configure, Org
 
 TNLD = str(Path(sys.executable).parent / "tnld")
 OLD = os.environ["TNLD_SECRET_KEY"]

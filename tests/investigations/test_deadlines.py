@@ -10,13 +10,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, victim
-from tests.investigations.support import (
+from tests.helpers import (
     API,
+    Org,
     file_report,
     investigation_of,
     patch,
     serious_victims,
+    victim,
 )
 
 RECEIVED = "2026-11-20T10:00:00+07:00"

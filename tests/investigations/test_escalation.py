@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from app.investigations import periods
-from tests.helpers import Org, idem
-from tests.investigations.support import API, file_report, investigation_of, serious_victims
+from tests.helpers import API, Org, file_report, idem, investigation_of, serious_victims
 from tests.notifications.conftest import Receiver, Recipients, drain
 
 

@@ -7,8 +7,7 @@ import threading
 import httpx
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org
-from tests.investigations.support import API, file_report, patch
+from tests.helpers import API, Org, file_report, patch
 
 
 def _fresh(client: TestClient, enterprise: Org, inspectorate: Org) -> tuple[str, str]:
@@ -102,8 +101,7 @@ def test_stale_etag_on_extension_is_412(
 def test_amendment_that_changes_severity_changes_the_etag(
     client: TestClient, enterprise: Org, inspectorate: Org
 ) -> None:
-    from tests.helpers import idem, victim
-    from tests.investigations.support import serious_victims
+    from tests.helpers import idem, serious_victims, victim
 
     report = file_report(client, enterprise, victims=serious_victims(2))
     investigation_id = report["investigation_id"]

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, victim
-from tests.investigations.support import API, file_report, investigation_of, move, patch
+from tests.helpers import API, Org, file_report, investigation_of, move, patch, victim
 
 REASON = "Chờ kết quả giám định kỹ thuật"
 APPROVER = "Giám đốc Sở Nội vụ"

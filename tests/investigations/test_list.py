@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org
-from tests.investigations.support import API, file_report, move, serious_victims
+from tests.helpers import API, Org, file_report, move, serious_victims
 
 
 def _list(client: TestClient, org: Org, query: str = "") -> Any:

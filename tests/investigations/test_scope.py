@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, OrgFactory
-from tests.investigations.support import API, file_report, patch
+from tests.helpers import API, Org, OrgFactory, file_report, patch
 
 
 @pytest.fixture

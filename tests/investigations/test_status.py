@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org
-from tests.investigations.support import file_report, investigation_of, move, patch
+from tests.helpers import Org, file_report, investigation_of, move, patch
 
 ORDER = ["open", "in_progress", "concluded", "closed"]
 

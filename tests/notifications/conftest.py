@@ -24,36 +24,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from app.config import get_settings
 from app.db import session_factory
 from app.notifications.models import Delivery, DeliveryAttempt
 from app.notifications.worker import Worker
 from tests.conftest import TEST_DATABASE_URL, free_port
-from tests.helpers import Org, OrgFactory
+from tests.helpers import Configure, Org, OrgFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure() -> Iterator[Configure]:
-    """Set TNLD_* settings for this test (``configure(retry_schedule="0s,0s")``); restored after.
-
-    ``get_settings`` is cached: it is cleared on the way in and on the way out.
-    """
-    saved = dict(os.environ)
-
-    def apply(**values: str) -> None:
-        for name, value in values.items():
-            os.environ[f"TNLD_{name.upper()}"] = value
-        get_settings.cache_clear()
-
-    yield apply
-    os.environ.clear()
-    os.environ.update(saved)
-    get_settings.cache_clear()
-
 
 # -- SMTP ------------------------------------------------------------------------------------
 

@@ -153,11 +153,16 @@ def test_without_smtp_host_emails_are_written_as_eml_files(
     drain()
 
     folder = Path(get_settings().mail_dir)
-    for delivery in deliveries(report["id"]):
-        if delivery.channel == "email":
-            assert delivery.status == "delivered"
-            path = folder / f"{delivery.id}.eml"
-            written = path.read_bytes()
-            assert report["reference"].encode() in written
-            # It names the reporter: readable by the service's user only.
-            assert path.stat().st_mode & 0o077 == 0
+    emails = [d for d in deliveries(report["id"]) if d.channel == "email"]
+    # One e-mail to the police of the place and one to the inspectorate, each a file.
+    assert {str(d.recipient_id) for d in emails} == {
+        recipients.police.id,
+        recipients.inspectorate.id,
+    }
+    for delivery in emails:
+        assert delivery.status == "delivered"
+        path = folder / f"{delivery.id}.eml"
+        written = path.read_bytes()
+        assert report["reference"].encode() in written
+        # It names the reporter: readable by the service's user only.
+        assert path.stat().st_mode & 0o077 == 0

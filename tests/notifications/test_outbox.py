@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from app.auth.service import authenticate
 from app.db import get_engine, session_factory
 from app.notifications.models import Delivery, NotificationEvent
+from app.reports.filing import file_report
 from app.reports.models import Report
 from app.reports.schemas import ReportCreate
-from app.reports.service import file_report
 from tests.conftest import IS_POSTGRES
 from tests.helpers import Org, post_report, report_body, victim
 from tests.notifications.conftest import Recipients, deliveries

@@ -8,14 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, OrgFactory, post_report, report_body, victim
-from tests.notifications.conftest import (
-    INSPECTORATE_EMAIL,
-    Configure,
-    Mailbox,
-    Receiver,
-    drain,
-)
+from tests.helpers import Configure, Org, OrgFactory, post_report, report_body, victim
+from tests.notifications.conftest import INSPECTORATE_EMAIL, Mailbox, Receiver, drain
 
 LAST_MINUTE_2024 = "2025-06-30T23:59:00+07:00"
 

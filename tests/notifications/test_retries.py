@@ -10,16 +10,8 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from tests.conftest import free_port
-from tests.helpers import Org, OrgFactory, post_report
-from tests.notifications.conftest import (
-    Configure,
-    Mailbox,
-    Receiver,
-    Reply,
-    attempts,
-    deliveries,
-    drain,
-)
+from tests.helpers import Configure, Org, OrgFactory, post_report
+from tests.notifications.conftest import Mailbox, Receiver, Reply, attempts, deliveries, drain
 
 MAILBOX = "congan643@tnld.test"
 

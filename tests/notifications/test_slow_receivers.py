@@ -17,14 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.notifications.worker import RECIPIENT_CONCURRENCY, start_embedded_worker
-from tests.helpers import Org, OrgFactory, post_report
-from tests.notifications.conftest import (
-    Configure,
-    Receiver,
-    attempts,
-    deliveries,
-    wait_until,
-)
+from tests.helpers import Configure, Org, OrgFactory, post_report
+from tests.notifications.conftest import Receiver, attempts, deliveries, wait_until
 
 #: The send deadline the tests configure; the lease is shorter, so only renewal keeps it.
 DEADLINE = 3.0

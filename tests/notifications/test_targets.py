@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.assertions import assert_problem
-from tests.helpers import Org, OrgFactory, post_report
-from tests.notifications.conftest import Configure, Receiver, Reply, deliveries, drain
+from tests.helpers import Configure, Org, OrgFactory, post_report
+from tests.notifications.conftest import Receiver, Reply, deliveries, drain
 
 REFUSED = [
     "http://127.0.0.1:5432/",

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 
 from app import clock
 from app.notifications.worker import Worker
-from tests.helpers import Org
-from tests.investigations.support import file_report, serious_victims
+from tests.helpers import Org, file_report, serious_victims
 from tests.notifications.conftest import (
     INSPECTORATE_EMAIL,
     Mailbox,

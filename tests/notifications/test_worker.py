@@ -11,9 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.notifications.worker import start_embedded_worker
-from tests.helpers import Org, OrgFactory, post_report
+from tests.helpers import Configure, Org, OrgFactory, post_report
 from tests.notifications.conftest import (
-    Configure,
     Receiver,
     Recipients,
     attempts,

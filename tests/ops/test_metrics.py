@@ -18,8 +18,7 @@ from app.db import session_factory
 from app.notifications.models import Delivery
 from app.notifications.worker import Worker
 from app.reports.models import Report
-from tests.helpers import Org, OrgFactory
-from tests.investigations.support import file_report, serious_victims
+from tests.helpers import Org, OrgFactory, file_report, serious_victims
 
 
 def scrape(client: TestClient, token: str) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 
 from app import clock
 from app.notifications.worker import Worker
-from tests.helpers import Org
-from tests.investigations.support import file_report
+from tests.helpers import Org, file_report
 
 
 def test_ready_body_without_worker_or_backlog(client: TestClient) -> None:

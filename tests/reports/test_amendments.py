@@ -12,8 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.notifications.models import Delivery, NotificationEvent
-from tests.helpers import Org, OrgFactory, idem, victim
-from tests.investigations.support import API, file_report, investigation_of, serious_victims
+from tests.helpers import (
+    API,
+    Org,
+    OrgFactory,
+    file_report,
+    idem,
+    investigation_of,
+    serious_victims,
+    victim,
+)
 
 
 def amend(

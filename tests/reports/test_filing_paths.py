@@ -18,7 +18,7 @@ from app import clock
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.investigations.models import Investigation
-from app.reports import service
+from app.reports import filing, rules
 from app.reports.models import Report, ReportCommune
 from app.reports.schemas import ReportCreate
 from tests.helpers import Org, post_report, report_body, victim
@@ -51,19 +51,21 @@ def test_one_statement_and_steps_write_the_same(
         api_key_id=None,
     )
     data = ReportCreate.model_validate(body)
-    victims = service.victims_as_stored(data.victims, kind=principal.kind)
-    place = service.check_report(data, principal=principal, now=clock.now(), victims=victims)
+    victims = rules.victims_as_stored(data.victims, kind=principal.kind)
+    place = rules.check_report(data, principal=principal, now=clock.now(), victims=victims)
     assert place is not None
-    in_steps = service._file_in_steps(
+    in_steps = filing._file_in_steps(
         session,
-        principal=principal,
-        data=data,
-        place=place,
-        victims=victims,
+        filing._Filing(
+            principal=principal,
+            data=data,
+            place=place,
+            victims=victims,
+            # The body's hash as the HTTP layer gives it (the same bytes as the first filing).
+            body_sha256=hashlib.sha256(in_one.request.content).hexdigest(),
+        ),
         key=f"steps-{uuid.uuid4()}",
         digest="0" * 64,
-        # The body's hash as the HTTP layer gives it (the same bytes as the first filing).
-        body_sha256=hashlib.sha256(in_one.request.content).hexdigest(),
     )
 
     first, second = in_one.json(), in_steps.body

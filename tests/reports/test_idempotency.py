@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from app import clock
 from app.db import get_engine, session_factory
-from app.reports import idempotency, numbering, single_statement
+from app.reports import idempotency, numbering
 from app.reports.models import IdempotencyRecord, Report
 from app.reports.schemas import ReportCreate
 from tests.assertions import assert_problem, row_counts
@@ -229,12 +230,57 @@ def test_identical_posts_racing_file_exactly_one_report(
 
 
 @pytest.mark.postgres_only
+def test_identical_posts_racing_a_filing_in_flight_get_409_and_one_report_is_filed(
+    live_server: str, enterprise: Org
+) -> None:
+    """The race made certain: the first filing is held inside its statement (the year's number
+    is locked by another transaction) while the others arrive, so they meet it in flight."""
+    first = _post_live(live_server, enterprise, "warm-up")
+    year = int(first.json()["reference"].split("-")[1])
+    responses: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        response = _post_live(live_server, enterprise, "race")
+        with lock:
+            responses.append(response)
+
+    with get_engine().connect() as other:
+        other.execute(
+            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
+        )
+        holder = threading.Thread(target=post)
+        holder.start()
+        holder.join(timeout=1)  # now waiting for the year's number, holding the key's lock
+        assert holder.is_alive()
+        racers = [threading.Thread(target=post) for _ in range(4)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        with lock:
+            in_flight = list(responses)
+        other.commit()
+    holder.join()
+
+    assert [r.status_code for r in in_flight] == [409] * 4, [r.text for r in in_flight]
+    for response in in_flight:
+        assert_problem(response, 409, type_suffix="idempotent-request-in-flight")
+    (filed,) = [r for r in responses if r.status_code == 201]
+    assert "Idempotent-Replayed" not in filed.headers
+    assert _report_count() == 2  # the warm-up and this one
+    replay = _post_live(live_server, enterprise, "race")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == filed.json()["id"]
+
+
+@pytest.mark.postgres_only
 def test_request_while_the_key_is_locked_by_another_filing_is_409(
     client: TestClient, enterprise: Org
 ) -> None:
     # On PostgreSQL a filing holds an advisory lock on (organisation, key) for its statement
     # and commit: a duplicate arriving then is in flight by definition.
-    lock_id = single_statement.lock_id(uuid.UUID(enterprise.id), "k-1")
+    lock_id = idempotency.lock_id(uuid.UUID(enterprise.id), "k-1")
     with get_engine().connect() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         response = _post(client, enterprise, "k-1")
@@ -303,3 +349,50 @@ def test_key_stored_while_the_statement_waits_falls_back_to_the_stored_response(
     after = _post_live(live_server, enterprise, "k-2")
     # No number was used up by the refused statement.
     assert after.json()["reference"] == f"TNLD-{year}-000002"
+
+
+@pytest.mark.postgres_only
+def test_connection_lost_during_a_filing_is_503_outcome_unknown_and_the_retry_files_it(
+    live_server: str, enterprise: Org
+) -> None:
+    """The database connection dies while the filing's statement and COMMIT are in flight (its
+    backend is terminated while it waits for the year's number): the client is told the
+    outcome is unknown and to retry with the key, never a bare 500; the retry files it."""
+    first = _post_live(live_server, enterprise, "k-0")
+    year = int(first.json()["reference"].split("-")[1])
+    responses: list[httpx.Response] = []
+
+    def post() -> None:
+        responses.append(_post_live(live_server, enterprise, "k-1"))
+
+    with get_engine().connect() as other:
+        other.execute(
+            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
+        )
+        poster = threading.Thread(target=post)
+        poster.start()
+        waiting = None
+        for _ in range(200):
+            # pg_stat_activity is a snapshot per transaction: a new one each time.
+            other.execute(text("SELECT pg_stat_clear_snapshot()"))
+            waiting = other.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            if waiting is not None:
+                break
+            time.sleep(0.05)
+        assert waiting is not None, "the filing never waited for the year's number"
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
+        poster.join()
+        other.rollback()
+
+    (response,) = responses
+    assert_problem(response, 503, type_suffix="outcome-unknown")
+    assert response.headers["Retry-After"] == "1"
+    retry = _post_live(live_server, enterprise, "k-1")
+    assert retry.status_code == 201, retry.text
+    assert "Idempotent-Replayed" not in retry.headers
+    assert _report_count() == 2

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Table
 
 from app.audit.models import AuditEvent
+from app.reports.idempotency import lock_id
 from app.reports.models import Report
 from app.reports.single_statement import (
     _AUDIT,
@@ -18,7 +19,6 @@ from app.reports.single_statement import (
     _IDEMPOTENCY,
     _INVESTIGATIONS,
     _REPORTS,
-    lock_id,
     row_json,
 )
 

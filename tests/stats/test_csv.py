@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.stats.csv_export import render_csv, safe_cell
 from app.stats.schemas import Figures, StatsRead, UnitFigures
-from tests.helpers import Org
-from tests.investigations.support import API, file_report
+from tests.helpers import API, Org, file_report
 
 
 def rows(content: bytes) -> list[list[str]]:

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app import clock
-from tests.helpers import Org
-from tests.investigations.support import file_report, move
+from tests.helpers import Org, file_report, move
 
 STATS = "/api/v1/stats?year=2026"
 

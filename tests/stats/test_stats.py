@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import Org, OrgFactory, victim
-from tests.investigations.support import API, file_report, move, serious_victims
+from tests.helpers import API, Org, OrgFactory, file_report, move, serious_victims, victim
 
 ZERO = {
     "reports": 0,

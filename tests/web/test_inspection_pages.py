@@ -15,8 +15,7 @@ from app import clock
 from app.db import session_factory
 from app.notifications.models import Delivery, DeliveryStatus
 from app.web.vietnamese import deadline_words
-from tests.helpers import Org
-from tests.investigations.support import file_report, serious_victims
+from tests.helpers import Org, file_report, serious_victims
 from tests.web.conftest import People, WebUser
 
 
