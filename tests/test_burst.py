@@ -10,6 +10,7 @@ not measure speed (bench/burst.py does)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import Iterator
@@ -232,31 +233,39 @@ def _poll(http: httpx.Client, path: str, status: int) -> httpx.Response:
     raise AssertionError(f"{path} never answered {status} (last: {response.status_code})")
 
 
-def test_past_the_limit_a_request_gets_503_problem_with_retry_after(
-    one_request_in_flight: None, live_server: str
-) -> None:
+@contextlib.contextmanager
+def _request_held_in_flight(live_server: str, path: str, content_type: str) -> Iterator[None]:
+    """A POST whose body never comes: admitted, it stays in flight until we hang up."""
     address = urlsplit(live_server)
     assert address.hostname is not None
     assert address.port is not None
-    # A request whose body never comes: admitted, it stays in flight until we hang up.
     held = socket.create_connection((address.hostname, address.port), timeout=10)
     try:
         held.sendall(
-            b"POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n".encode()
         )
-        with httpx.Client(base_url=live_server, timeout=10) as http:
-            refused = _poll(http, f"{API}/divisions", 503)
-            assert refused.headers["content-type"] == PROBLEM_MEDIA_TYPE
-            assert refused.headers["retry-after"] == "1"
-            problem = refused.json()
-            assert problem["type"] == PROBLEM_TYPE_BASE + "overloaded"
-            assert problem["status"] == 503
-            assert problem["detail"]
-            # /healthz is never counted nor refused.
-            assert http.get("/healthz").status_code == 200
+        yield
     finally:
         held.close()
+
+
+def test_past_the_limit_a_request_gets_503_problem_with_retry_after(
+    one_request_in_flight: None, live_server: str
+) -> None:
+    with (
+        _request_held_in_flight(live_server, f"{API}/reports", "application/json"),
+        httpx.Client(base_url=live_server, timeout=10) as http,
+    ):
+        refused = _poll(http, f"{API}/divisions", 503)
+        assert refused.headers["content-type"] == PROBLEM_MEDIA_TYPE
+        assert refused.headers["retry-after"] == "1"
+        problem = refused.json()
+        assert problem["type"] == PROBLEM_TYPE_BASE + "overloaded"
+        assert problem["status"] == 503
+        assert problem["detail"]
+        # /healthz is never counted nor refused.
+        assert http.get("/healthz").status_code == 200
     with httpx.Client(base_url=live_server, timeout=10) as http:
         _poll(http, f"{API}/divisions", 200)
 
@@ -264,23 +273,15 @@ def test_past_the_limit_a_request_gets_503_problem_with_retry_after(
 def test_past_the_limit_a_page_is_refused_with_a_page(
     one_request_in_flight: None, live_server: str
 ) -> None:
-    address = urlsplit(live_server)
-    assert address.hostname is not None
-    assert address.port is not None
-    held = socket.create_connection((address.hostname, address.port), timeout=10)
-    try:
-        held.sendall(
-            b"POST /dang-nhap HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
-        )
-        with httpx.Client(base_url=live_server, timeout=10) as http:
-            refused = _poll(http, "/dang-nhap", 503)
-            assert refused.headers["content-type"].startswith("text/html")
-            assert refused.headers["retry-after"] == "1"
-            assert 'lang="vi"' in refused.text
-            assert "Hệ thống đang bận" in refused.text
-    finally:
-        held.close()
+    with (
+        _request_held_in_flight(live_server, "/dang-nhap", "application/x-www-form-urlencoded"),
+        httpx.Client(base_url=live_server, timeout=10) as http,
+    ):
+        refused = _poll(http, "/dang-nhap", 503)
+        assert refused.headers["content-type"].startswith("text/html")
+        assert refused.headers["retry-after"] == "1"
+        assert 'lang="vi"' in refused.text
+        assert "Hệ thống đang bận" in refused.text
 
 
 def test_every_route_gives_its_session_back_in_its_own_thread() -> None:
