@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from app import clock
-from app.divisions.service import Divisions, Unit, divisions
+from app.divisions.service import Divisions, Level, Unit, divisions
 from app.errors import FieldError
 
 
@@ -72,6 +72,25 @@ def resolve(
     def label() -> str:  # only for an error: not worth computing on every filing
         return data.map_label(on)
 
+    def required(
+        code: str | None, level: Level, *, explain_retired: bool = False
+    ) -> Unit | FieldError:
+        """The unit of ``level`` that ``code`` names on the day, or the error at its field."""
+        pointer = f"/{level}_code"
+        if code is None:
+            return FieldError(
+                pointer=pointer,
+                detail=f"is required for an accident on {day}: a {level} of {label()}",
+            )
+        unit = data.find(code, on=on, level=level)
+        if unit is None:
+            why = _retired(data, code, on=on) if explain_retired else ""
+            return FieldError(
+                pointer=pointer,
+                detail=f"{code} is not a {level} of {label()}, the map in force on {day}{why}",
+            )
+        return unit
+
     errors: list[FieldError] = []
     if not data.has_districts(on):
         if district_code is not None:
@@ -83,49 +102,20 @@ def resolve(
                     f"no districts; give commune_code{hint}",
                 )
             )
-        if commune_code is None:
-            errors.append(
-                FieldError(
-                    pointer="/commune_code",
-                    detail=f"is required for an accident on {day}: a commune of {label()}",
-                )
-            )
-            return None, errors
-        commune = data.find(commune_code, on=on, level="commune")
-        if commune is None:
-            errors.append(
-                FieldError(
-                    pointer="/commune_code",
-                    detail=f"{commune_code} is not a commune of {label()}, the map in force on "
-                    f"{day}" + _retired(data, commune_code, on=on),
-                )
-            )
-            return None, errors
+        commune = required(commune_code, "commune", explain_retired=True)
+        if isinstance(commune, FieldError):
+            return None, [*errors, commune]
         if errors:
             return None, errors
         return _place(data, commune, commune_code=commune_code, district_code=None), []
 
-    if district_code is None:
-        errors.append(
-            FieldError(
-                pointer="/district_code",
-                detail=f"is required for an accident on {day}: a district of {label()}",
-            )
-        )
-        return None, errors
-    district = data.find(district_code, on=on, level="district")
-    if district is None:
-        errors.append(
-            FieldError(
-                pointer="/district_code",
-                detail=f"{district_code} is not a district of {label()}, the map in force on {day}",
-            )
-        )
-        return None, errors
+    district = required(district_code, "district")
+    if isinstance(district, FieldError):
+        return None, [district]
     if commune_code is None:
         return _place(data, district, commune_code=None, district_code=district_code), []
-    commune = data.find(commune_code, on=on, level="commune")
-    if commune is None or commune.parent_code != district_code:
+    in_district = data.find(commune_code, on=on, level="commune")
+    if in_district is None or in_district.parent_code != district_code:
         errors.append(
             FieldError(
                 pointer="/commune_code",
@@ -134,7 +124,7 @@ def resolve(
             )
         )
         return None, errors
-    return _place(data, commune, commune_code=commune_code, district_code=district_code), []
+    return _place(data, in_district, commune_code=commune_code, district_code=district_code), []
 
 
 def _place(
