@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -19,12 +19,11 @@ from app.people import service as people
 from app.people.schemas import UserCreate
 from app.people.service import Person
 from app.web import vietnamese as vi
-from app.web.deps import AdminPersonDep, Form, PageRoute, check_csrf, read_form
+from app.web.deps import AdminPersonDep, FormDep, check_csrf, page_router
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-FormDep = Annotated[Form, Depends(read_form)]
+router = page_router()
 
 ORG_FIELDS = (
     "name",

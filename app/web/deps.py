@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -95,6 +95,9 @@ async def read_form(request: Request) -> Form:
     return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
 
+FormDep = Annotated[Form, Depends(read_form)]
+
+
 def check_csrf(form: Form, expected: str) -> None:
     given = form.get("csrf_token", "")
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
@@ -164,3 +167,8 @@ class PageRoute(APIRoute):
                 raise
 
         return page_handler
+
+
+def page_router() -> APIRouter:
+    """A router of pages: errors as pages (PageRoute), nothing in the API's OpenAPI."""
+    return APIRouter(route_class=PageRoute, include_in_schema=False)

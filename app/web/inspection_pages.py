@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy import or_, select
@@ -36,19 +36,17 @@ from app.web import report_form as rf
 from app.web import vietnamese as vi
 from app.web.chart import bar_chart
 from app.web.deps import (
-    Form,
+    FormDep,
     InspectorDep,
-    PageRoute,
     PoliceOrInspectorDep,
     StatsReaderDep,
     check_csrf,
-    read_form,
+    page_router,
 )
 from app.web.reports_pages import parse_id
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-FormDep = Annotated[Form, Depends(read_form)]
+router = page_router()
 S = InvestigationStatus
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, load_only, raiseload
 from starlette.responses import RedirectResponse, Response
@@ -26,18 +26,16 @@ from app.reports.rules import check_report, victims_as_stored
 from app.reports.schemas import AmendmentCreate, ReportCreate
 from app.web import report_form as rf
 from app.web.deps import (
-    Form,
-    PageRoute,
+    FormDep,
     ReaderDep,
     ReporterDep,
     check_csrf,
-    read_form,
+    page_router,
 )
 from app.web.receipt import receipt_pdf
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-FormDep = Annotated[Form, Depends(read_form)]
+router = page_router()
 
 #: What the list page shows of a report: not its victims (JSON to parse), nor the organisation
 #: and investigation joined to every row (bench/README.md, Pages).

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.models import OrganisationKind
 from app.deps import SessionDep
 from app.people.service import LoginRefused, log_in, log_out, person_for
 from app.web.deps import (
-    Form,
-    PageRoute,
+    FormDep,
     PersonDep,
     check_csrf,
     cookie_options,
     login_csrf_cookie_name,
-    read_form,
+    page_router,
     session_cookie_name,
 )
 from app.web.templating import render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
-FormDep = Annotated[Form, Depends(read_form)]
+router = page_router()
 K = OrganisationKind
 
 
