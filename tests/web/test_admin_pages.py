@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,22 @@ def organisation_path(admin: WebUser, org: Org) -> str:
     return f"/quan-tri/to-chuc/{org.id}"
 
 
+def post_edit(
+    admin: WebUser, path: str, token: str, *, name: str, notify_emails: str, webhook_url: str
+) -> Any:
+    """The organisation's edit form as the admin submits it (no redirect followed)."""
+    return admin.client.post(
+        f"{path}/sua",
+        data={
+            "csrf_token": token,
+            "edit-name": name,
+            "edit-notify_emails": notify_emails,
+            "edit-webhook_url": webhook_url,
+        },
+        follow_redirects=False,
+    )
+
+
 def test_an_admin_edits_an_organisations_name_and_channels_as_the_api_would(
     people: People, orgs: OrgFactory, police: Org
 ) -> None:
@@ -96,15 +113,13 @@ def test_an_admin_edits_an_organisations_name_and_channels_as_the_api_would(
     page = admin.client.get(path)
     assert 'value="police643@tnld.test"' in page.text  # the form starts from what is stored
     token = admin.csrf(path)
-    saved = admin.client.post(
-        f"{path}/sua",
-        data={
-            "csrf_token": token,
-            "edit-name": "Công an phường Tân Lập (trực ban)",
-            "edit-notify_emails": "trucban@tnld.test, police643@tnld.test",
-            "edit-webhook_url": "",
-        },
-        follow_redirects=False,
+    saved = post_edit(
+        admin,
+        path,
+        token,
+        name="Công an phường Tân Lập (trực ban)",
+        notify_emails="trucban@tnld.test, police643@tnld.test",
+        webhook_url="",
     )
     assert saved.status_code == 303
     shown = admin.client.get(saved.headers["location"])
@@ -120,28 +135,20 @@ def test_an_edit_the_service_refuses_comes_back_with_the_input_and_its_errors(
     admin = people.of(orgs.admin)
     path = organisation_path(admin, police)
     token = admin.csrf(path)
-    refused = admin.client.post(
-        f"{path}/sua",
-        data={
-            "csrf_token": token,
-            "edit-name": "Công an mới",
-            "edit-notify_emails": "",  # the police need a channel (contract, Organisations)
-            "edit-webhook_url": "",
-        },
-    )
+    # The police need a channel (contract, Organisations).
+    refused = post_edit(admin, path, token, name="Công an mới", notify_emails="", webhook_url="")
     assert refused.status_code == 422
     summary = refused.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
     assert 'href="#edit-notify_emails"' in summary
     assert "cần ít nhất một kênh nhận thông báo" in refused.text
     assert 'value="Công an mới"' in refused.text
-    bad_url = admin.client.post(
-        f"{path}/sua",
-        data={
-            "csrf_token": token,
-            "edit-name": "Công an mới",
-            "edit-notify_emails": "police643@tnld.test",
-            "edit-webhook_url": "http://10.0.0.5/hook",
-        },
+    bad_url = post_edit(
+        admin,
+        path,
+        token,
+        name="Công an mới",
+        notify_emails="police643@tnld.test",
+        webhook_url="http://10.0.0.5/hook",
     )
     assert bad_url.status_code == 422
     assert 'href="#edit-webhook_url"' in bad_url.text
@@ -155,14 +162,13 @@ def test_a_webhook_set_by_an_edit_shows_its_secret_once_and_rotation_shows_a_new
     admin = people.of(orgs.admin)
     path = organisation_path(admin, police)
     token = admin.csrf(path)
-    page = admin.client.post(
-        f"{path}/sua",
-        data={
-            "csrf_token": token,
-            "edit-name": police.name,
-            "edit-notify_emails": "police643@tnld.test",
-            "edit-webhook_url": "http://127.0.0.1:9/hook",
-        },
+    page = post_edit(
+        admin,
+        path,
+        token,
+        name=police.name,
+        notify_emails="police643@tnld.test",
+        webhook_url="http://127.0.0.1:9/hook",
     )
     assert page.status_code == 200
     first = re.search(r"Khóa ký webhook \(chỉ hiện một lần\): (whsec_\S+)</p>", page.text)
