@@ -48,10 +48,8 @@ def record(
     object_id: uuid.UUID | str,
     changes: dict[str, Any] | None = None,
 ) -> None:
-    """Record an audit event in the caller's transaction: it commits or rolls back with it.
-
-    The event is staged, not flushed: it is chained (given its id and hash) when the session
-    commits (:func:`_chain_staged`), so that the chain's head is locked only for the commit."""
+    """Record an audit event in the caller's transaction: it commits or rolls back with it
+    (one event through :func:`write_audit`)."""
     write_audit(
         session,
         [
