@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import itertools
+import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
@@ -208,3 +211,17 @@ def move(client: TestClient, org: Org, investigation_id: str, *statuses: str) ->
         response = patch(client, org, investigation_id, body)
         assert response.status_code == 200, response.text
     return response
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], base: str, *, timeout: float = 60) -> None:
+    """Wait for a ``tnld serve`` started by a test to answer ``/healthz``; fail if it exits or
+    does not come up in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "tnld serve did not come up"
+            assert process.poll() is None, "tnld serve exited"
+            time.sleep(0.1)

@@ -12,12 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_DATABASE_URL, free_port
-from tests.helpers import Org, OrgFactory, post_report
+from tests.helpers import Org, OrgFactory, post_report, wait_until_serving
 from tests.notifications.conftest import (
     PROJECT_ROOT,
     Receiver,
@@ -65,15 +64,7 @@ def serve(tmp_path: Path, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "tnld serve did not come up"
-                assert process.poll() is None, "tnld serve exited"
-                time.sleep(0.1)
+        wait_until_serving(process, f"http://127.0.0.1:{port}")
         yield process
     finally:
         if process.poll() is None:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app.db import session_factory
 from app.reports.models import Report, ReportVersion
 from tests.conftest import TEST_DATABASE_URL, free_port
-from tests.helpers import Org, report_body
+from tests.helpers import Org, report_body, wait_until_serving
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FILINGS = 24
@@ -41,15 +41,7 @@ def served() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "tnld serve did not come up"
-                assert process.poll() is None, "tnld serve exited"
-                time.sleep(0.1)
+        wait_until_serving(process, base)
         yield process, base
     finally:
         if process.poll() is None:
