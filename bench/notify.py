@@ -99,8 +99,10 @@ def start_receiver(kind: str, receipts: Receipts) -> tuple[subprocess.Popen[str]
             parts = line.split()
             if parts == ["ready"]:
                 started.set()
-            elif len(parts) == 4:
+            elif len(parts) == 4 and REFERENCE.fullmatch(parts[2]):
                 receipts.add((parts[0], parts[1], parts[2]), float(parts[3]))
+            # Anything else is not a report's notification (the e-mail that tells an
+            # organisation of its new API key, which the set-up causes): not counted.
 
     threading.Thread(target=read, daemon=True).start()
     if not started.wait(30):
