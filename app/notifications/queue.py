@@ -20,14 +20,26 @@ No ORM object is made per delivery: rows in, plain values out.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from app.auth.models import Organisation
@@ -114,9 +126,12 @@ def claim_batch(
             Delivery.schedule_start,
             Delivery.recipient_name,
             Delivery.recipient_kind,
+            NotificationEvent.id.label("event_id"),
             NotificationEvent.type,
             NotificationEvent.created_at,
-            NotificationEvent.payload,
+            # As text, decoded below once per event rather than once per delivery (an event has
+            # up to four deliveries in a claim; decoding was a third of a claim's CPU).
+            cast(NotificationEvent.payload, Text).label("payload"),
             NotificationEvent.police_unroutable,
             *_ADDRESS_COLUMNS,
         )
@@ -129,11 +144,16 @@ def claim_batch(
         _no_commit_wait(connection)
         taken: dict[RecipientKey, int] = defaultdict(int, busy)
         jobs: list[Job] = []
+        #: Each event's payload, decoded once; its jobs share it (senders only read it).
+        payloads: dict[uuid.UUID, dict[str, Any]] = {}
         for row in connection.execute(stmt):
             key = (row.recipient_id, row.channel)
             if taken[key] >= per_recipient:
                 continue
             taken[key] += 1
+            payload = payloads.get(row.event_id)
+            if payload is None:
+                payload = payloads[row.event_id] = json.loads(row.payload)
             jobs.append(
                 Job(
                     delivery_id=row.id,
@@ -144,7 +164,7 @@ def claim_batch(
                     recipient_kind=row.recipient_kind,
                     event_type=row.type,
                     event_created_at=row.created_at,
-                    payload=row.payload,
+                    payload=payload,
                     # The recipient's address as it is now, not when the report came.
                     address=SENDERS[row.channel].address(row._mapping, now=now),
                     police_unroutable=bool(row.police_unroutable),

@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
+import h11
 import httpx
 
 from app import clock
 from app.config import Settings
-from app.notifications import targets
+from app.notifications import http11, targets
 from app.notifications.channels import OrganisationRow, Sender, Sent
 from app.notifications.jobs import Job, Outcome, SendResult, short
 from app.notifications.models import Channel
@@ -42,8 +44,6 @@ EXCERPT_SECONDS = 2.0
 MAX_ACCEPT_BYTES = 65536
 #: Idle connections the pool keeps for reuse (a few per recipient host).
 KEEPALIVE_CONNECTIONS = 16
-#: httpx's own (per read) timeouts, never reached before a send's total deadline.
-MAX_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -98,33 +98,33 @@ def headers(
     }
 
 
-def new_client(*, connections: int) -> httpx.AsyncClient:
-    """The worker's one client: its connections are kept and reused across deliveries. Its
-    timeouts are a backstop; each send has its own total deadline (:func:`send_webhook`)."""
-    return httpx.AsyncClient(
-        follow_redirects=False,
-        timeout=httpx.Timeout(MAX_TIMEOUT_SECONDS),
-        # Idle connections kept: httpcore checks every pooled connection (a poll each) at every
-        # request, so a large idle pool costs CPU on each send.
-        limits=httpx.Limits(
-            max_connections=connections,
-            max_keepalive_connections=min(connections, KEEPALIVE_CONNECTIONS),
-        ),
-    )
+def new_client(*, connections: int) -> http11.Client:
+    """The worker's one client: its connections are kept and reused across deliveries (at most
+    ``KEEPALIVE_CONNECTIONS`` idle ones). Each send has its own total deadline
+    (:func:`send_webhook`)."""
+    return http11.Client(max_idle=min(connections, KEEPALIVE_CONNECTIONS))
+
+
+@lru_cache(maxsize=1024)
+def _request_line_parts(url: str) -> tuple[str, str]:
+    """The ``Host`` header and the request target (path and query) of a webhook URL, as httpx
+    spells them (cached: the same few URLs are sent to again and again)."""
+    parsed = httpx.URL(url)
+    return parsed.netloc.decode("ascii"), parsed.raw_path.decode("ascii")
 
 
 async def send_webhook(
     job: Job,
     *,
-    client: httpx.AsyncClient,
+    client: http11.Client,
     deadline: float,
     https_only: bool = False,
     allowed: Sequence[targets.IPNetwork] = (),
 ) -> SendResult:
     """POST the signed event; the whole exchange (resolving the host, connect, request, status,
     headers and what is read of the body) ends within ``deadline`` seconds, however slowly the
-    receiver answers: httpx's timeouts apply to each read, and a receiver sending a byte every
-    few seconds would never trip them (Security and privacy: a send has a total deadline).
+    receiver answers (Security and privacy: a send has a total deadline; a receiver sending a
+    byte every few seconds would never trip a per-read timeout).
 
     The target is checked again right before the send, and the request goes to the address
     that was checked (the ``Host`` header and TLS name stay the configured host's).
@@ -152,33 +152,31 @@ async def send_webhook(
                     # A name that does not resolve now may resolve later (a DNS outage).
                     return SendResult(Outcome.retry, error=short(f"{exc.reason}: {exc.detail}"))
                 return SendResult(Outcome.failed, error=short(f"{exc.reason}: {exc.detail}"))
-            url = httpx.URL(address.url)
-            request_headers["host"] = url.netloc.decode("ascii")
-            async with client.stream(
-                "POST",
-                url.copy_with(host=str(target.addresses[0])),
-                content=payload,
-                headers=request_headers,
-                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+            host_header, request_target = _request_line_parts(address.url)
+            async with client.post(
+                key=(target.scheme, target.host, target.port, str(target.addresses[0])),
+                host_header=host_header,
+                target=request_target,
+                headers=list(request_headers.items()),
+                body=payload,
             ) as response:
-                status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-                if 200 <= response.status_code < 300:
+                code = response.status_code
+                status = f"HTTP {code} {response.reason_phrase}".strip()
+                if 200 <= code < 300:
                     # Read to the end: an answer cut off mid-body is not an acceptance (it is
                     # sent again; the receiver drops the copy by its webhook-id). Reading it
-                    # also lets the connection be reused.
-                    await _drain(response)
+                    # also lets the connection be reused; past MAX_ACCEPT_BYTES it is dropped
+                    # rather than read on.
+                    await response.read(MAX_ACCEPT_BYTES)
                     excerpt = ""
                 else:
                     excerpt = await _excerpt(response, budget=EXCERPT_SECONDS)
     except TimeoutError:
         return SendResult(Outcome.retry, error=f"timeout: no answer in time ({deadline:g} s)")
-    except httpx.TimeoutException as exc:
-        return SendResult(Outcome.retry, error=short(f"timeout: no answer in time ({exc!r})"))
-    except httpx.HTTPError as exc:
+    except (http11.ConnectError, http11.ConnectionLost, h11.ProtocolError) as exc:
         return SendResult(
             Outcome.retry, error=short(f"{error_class(exc)}: {type(exc).__name__}: {exc}")
         )
-    code = response.status_code
     if 200 <= code < 300:
         return SendResult(Outcome.delivered, response=status)
     error = short(f"http_{code}: {status}: {excerpt}" if excerpt else f"http_{code}: {status}")
@@ -193,7 +191,7 @@ async def send_webhook(
     )
 
 
-def error_class(exc: httpx.HTTPError) -> str:
+def error_class(exc: BaseException) -> str:
     """The short class of a transport error (what a filer may see of a recipient's trouble)."""
     cause: BaseException | None = exc
     while cause is not None:
@@ -202,38 +200,22 @@ def error_class(exc: httpx.HTTPError) -> str:
         if isinstance(cause, ssl.SSLError):
             return "tls_error"
         cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, http11.ConnectError):
         return "connection_failed"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, h11.ProtocolError):
         return "protocol_error"
-    if isinstance(exc, httpx.NetworkError):
-        return "connection_lost"
-    return "http_error"
+    return "connection_lost"
 
 
-async def _drain(response: httpx.Response) -> None:
-    """Read an acceptance's body (usually empty); past ``MAX_ACCEPT_BYTES`` the connection is
-    dropped rather than read on."""
-    read = 0
-    async for part in response.aiter_raw():
-        read += len(part)
-        if read > MAX_ACCEPT_BYTES:
-            break
-
-
-async def _excerpt(response: httpx.Response, *, budget: float) -> str:
+async def _excerpt(response: http11.Exchange, *, budget: float) -> str:
     """The start of an error answer, for the attempt record. Neither a huge nor a slow body
     holds the sender (what it has read by then is kept)."""
-    chunk = b""
     try:
         async with asyncio.timeout(budget):
-            async for part in response.aiter_bytes():
-                chunk += part
-                if len(chunk) >= EXCERPT_BYTES:
-                    break
-    except (TimeoutError, httpx.HTTPError):
+            await response.read(EXCERPT_BYTES)
+    except (TimeoutError, http11.ConnectionLost, h11.ProtocolError):
         pass  # the status is what counts; the body is only a hint
-    return short(chunk[:EXCERPT_BYTES].decode("utf-8", "replace"))
+    return short(bytes(response.body[:EXCERPT_BYTES]).decode("utf-8", "replace"))
 
 
 def retry_after(value: str | None) -> timedelta | None:

@@ -2,7 +2,7 @@
 
 One asyncio loop claims due deliveries in batches (with a lease, see queue.py) whenever sending
 slots are free, and sends them concurrently through each channel's sender
-(app.notifications.registry: webhooks over one pooled HTTP client, each within a total deadline;
+(app.notifications.registry: webhooks over one pooled HTTP/1.1 client, each within a total deadline;
 e-mails over a few SMTP sessions, several messages each). The loop knows no channel by name. Results
 are recorded together, one transaction for all the sends that finished meanwhile. While a send
 is in flight its lease is renewed, so no other claim can take it and send it a second time.
@@ -448,8 +448,6 @@ class Worker:
 
 def run_worker() -> None:
     """``tnld worker``: run until SIGTERM/SIGINT, then stop cleanly."""
-    # One line per request from httpx would cost more than the request; attempts are recorded.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     worker = Worker()
 
     def install(loop: asyncio.AbstractEventLoop) -> None:
