@@ -46,11 +46,13 @@ from app.accidents import Category, Severity
 from app.audit.models import AuditEvent
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
+from app.db import get_engine
 from app.divisions.service import divisions
 from app.investigations.models import ACTIVE, FINISHED, Investigation
 from app.investigations.service import statuses_in
 from app.policy import counted
 from app.reports.models import Report
+from app.stats import kept
 from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 
 BASIS = "occurred_at (Vietnam time)"
@@ -329,18 +331,20 @@ figures_cache = FiguresCache()
 def yearly_stats(
     session: Session, *, principal: Principal, year: int, by: Grouping = "place"
 ) -> StatsRead:
-    """The year's figures for the caller's scope, computed at most ``FIGURES_MAX_AGE`` ago and
-    after the last write that changes them (``as_of`` says when)."""
+    """The year's figures for the caller's scope, as of now (``as_of``).
+
+    The province's (the inspectorate's) are read from the figures kept at write time
+    (app.stats.kept): a read sums a few rows per unit. An area's (police, committees) cannot be
+    (an area is a filter on each report's current communes): they are computed, kept per
+    process while nothing that counts was written (``FiguresCache``)."""
     now = clock.now()
+    if principal.kind is OrganisationKind.inspectorate:
+        return _kept_yearly_stats(session, principal=principal, year=year, by=by, now=now)
     scope_key = (
-        principal.kind.value
-        if principal.kind is OrganisationKind.inspectorate
-        else (
-            principal.kind.value,
-            principal.commune_code,
-            principal.province_code,
-            principal.district_code,
-        )
+        principal.kind.value,
+        principal.commune_code,
+        principal.province_code,
+        principal.district_code,
     )
     key = (str(session.get_bind().engine.url), scope_key, year, by)
     change = _last_change(session)
@@ -349,6 +353,26 @@ def yearly_stats(
         figures = compute_yearly_stats(session, principal=principal, year=year, by=by, now=now)
         figures_cache.put(key, change, figures)
     return figures
+
+
+def _kept_yearly_stats(
+    session: Session, *, principal: Principal, year: int, by: Grouping, now: datetime
+) -> StatsRead:
+    start, end = year_bounds(year)
+    rows, unfolded = kept.kept_rows(session, year=year, start=start, end=end, now=now)
+    by_unit: dict[_Key, _Counts] = {}
+    for level, code, figures in rows:
+        key: _Key = ("district", code) if level == "district" else ("commune", code)
+        if by == "district":
+            key = _roll_up(key)
+        by_unit.setdefault(key, _Counts()).add(_Counts(*figures))
+    if unfolded >= kept.FOLD_AFTER:
+        # The read's transaction ends first (its connection goes back to the pool): the fold
+        # is a short write transaction of its own (SQLite: BEGIN IMMEDIATE, app.db).
+        session.rollback()
+        with get_engine().begin() as connection:
+            kept.fold(connection)
+    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
 
 
 def compute_yearly_stats(
@@ -367,6 +391,19 @@ def compute_yearly_stats(
             key = _roll_up(key)
         counts = by_unit.setdefault(key, _Counts())
         counts.add(_Counts(*(int(v) for v in figures)))
+    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
+
+
+def _stats_read(
+    by_unit: dict[_Key, _Counts],
+    *,
+    principal: Principal,
+    year: int,
+    by: Grouping,
+    now: datetime,
+) -> StatsRead:
+    """Every unit of the year (province) or every unit with a row (area), in order, and the
+    total."""
     keys: list[_Key] = []
     if principal.kind is OrganisationKind.inspectorate:
         scope: Literal["province", "area"] = "province"
