@@ -15,10 +15,11 @@ all have a 2024 district, count there). ``by=district`` rolls the 2025 communes 
 districts for comparison with earlier years; a commune that spans several old districts
 (22015 Phường Tuy Hòa, 22240 Phường Phú Yên) is shown as such, never split.
 
-Everything is aggregated in SQL, in one statement grouped by unit. With a million reports
-that statement takes a quarter to half a second, too slow for a page (and for an API read
-repeated by dashboards), so the figures are kept for a short while (see ``FiguresCache``):
-``as_of`` says when they were computed.
+Computed, everything is aggregated in SQL, in one statement grouped by unit
+(``compute_yearly_stats``, the reference). With a million reports that statement takes a
+quarter to half a second, too slow for a page (and for an API read repeated by dashboards): the
+province's figures are kept at write time instead (app.stats.kept), an area's are computed and
+kept for a short while (see ``FiguresCache``); ``as_of`` says when they were read.
 """
 
 from __future__ import annotations
