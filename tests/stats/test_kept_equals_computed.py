@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -173,4 +174,25 @@ def test_the_migration_counts_the_existing_rows(
     command.downgrade(alembic_config(), "0011")
     upgrade()
     assert _unfolded() == 0
+    _assert_equal(inspectorate)
+
+
+def test_a_read_that_finds_many_unfolded_changes_folds_them(
+    client: TestClient,
+    enterprise: Org,
+    inspectorate: Org,
+    frozen_clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kept, "FOLD_AFTER", 3)
+    rng = random.Random(3)
+    for _ in range(5):
+        file_report(client, enterprise, victims=_victims(rng, "labour_accident"))
+    assert _unfolded() >= 3
+    before = client.get(f"{API}/stats?year=2026", headers=inspectorate.headers)
+    assert before.status_code == 200
+    assert _unfolded() == 0
+    after = client.get(f"{API}/stats?year=2026", headers=inspectorate.headers)
+    assert after.json() == before.json()
+    assert after.json()["total"]["reports"] == 5
     _assert_equal(inspectorate)
