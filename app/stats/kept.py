@@ -30,9 +30,10 @@ express, and an area is small.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select, text, union_all
+from sqlalchemy import Connection, Select, bindparam, case, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from app.investigations.models import ACTIVE, Investigation
@@ -100,11 +101,9 @@ def _unit(district_code: Any, commune_code: Any) -> tuple[Any, Any]:
     )
 
 
-def kept_rows(
-    session: Session, *, year: int, start: datetime, end: datetime, now: datetime
-) -> tuple[list[tuple[str, str, list[int]]], int]:
-    """Per unit of the year: (level, code, counts in app.stats.service's order, overdue
-    included); and how many unfolded changes the read summed."""
+@lru_cache(maxsize=1)
+def _kept_statement() -> Select[Any]:
+    """Built once (its values are bound parameters): building it costs more than running it."""
     zero = [literal(0).label(name) for name in KEPT_FIGURES]
     base = select(
         YearlyFigures.unit_level,
@@ -112,14 +111,14 @@ def kept_rows(
         *(getattr(YearlyFigures, name).label(name) for name in KEPT_FIGURES),
         literal(0).label("overdue"),
         literal(0).label("changes"),
-    ).where(YearlyFigures.year == year)
+    ).where(YearlyFigures.year == bindparam("year"))
     changes = select(
         FigureChange.unit_level,
         FigureChange.unit_code,
         *(getattr(FigureChange, name).label(name) for name in KEPT_FIGURES),
         literal(0).label("overdue"),
         literal(1).label("changes"),
-    ).where(FigureChange.year == year)
+    ).where(FigureChange.year == bindparam("year"))
     # Running investigations of the year past their deadline, now (ix_investigations_active_
     # occurred: only running investigations, by occurred_at).
     overdue = (
@@ -131,21 +130,30 @@ def kept_rows(
         )
         .where(
             statuses_in(ACTIVE),
-            Investigation.occurred_at >= start,
-            Investigation.occurred_at < end,
-            Investigation.due_at < now,
+            Investigation.occurred_at >= bindparam("start"),
+            Investigation.occurred_at < bindparam("end"),
+            Investigation.due_at < bindparam("now"),
         )
         .group_by(Investigation.district_code, Investigation.commune_code)
     )
     every = union_all(base, changes, overdue).subquery("kept")
-    statement = select(
+    return select(
         every.c.unit_level,
         every.c.unit_code,
         *(func.sum(every.c[name]) for name in (*KEPT_FIGURES, "overdue", "changes")),
     ).group_by(every.c.unit_level, every.c.unit_code)
+
+
+def kept_rows(
+    session: Session, *, year: int, start: datetime, end: datetime, now: datetime
+) -> tuple[list[tuple[str, str, list[int]]], int]:
+    """Per unit of the year: (level, code, counts in app.stats.service's order, overdue
+    included); and how many unfolded changes the read summed."""
+    statement = _kept_statement()
+    parameters = {"year": year, "start": start, "end": end, "now": now}
     rows: list[tuple[str, str, list[int]]] = []
     unfolded = 0
-    for level, code, *sums in session.execute(statement):
+    for level, code, *sums in session.execute(statement, parameters):
         counts = [int(v or 0) for v in sums]
         unfolded += counts.pop()
         overdue_count = counts.pop()
