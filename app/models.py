@@ -15,6 +15,7 @@ from app.notifications.models import (
 from app.ops.models import WorkerHeartbeat
 from app.people.models import LoginFailure, User, WebSession
 from app.reports.models import IdempotencyRecord, Report, ReportSequence, ReportVersion
+from app.stats.models import FigureChange, YearlyFigures
 
 __all__ = [
     "ApiKey",
@@ -25,6 +26,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Escalation",
+    "FigureChange",
     "IdempotencyRecord",
     "Investigation",
     "LoginFailure",
@@ -36,4 +38,5 @@ __all__ = [
     "User",
     "WebSession",
     "WorkerHeartbeat",
+    "YearlyFigures",
 ]

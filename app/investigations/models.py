@@ -103,6 +103,15 @@ class Investigation(Base):
             postgresql_where=ACTIVE_PREDICATE,
             sqlite_where=ACTIVE_PREDICATE,
         ),
+        # The overdue investigations of a year, counted at each read of the kept statistics
+        # (app.stats.kept): only the running ones, by occurred_at.
+        Index(
+            "ix_investigations_active_occurred",
+            "occurred_at",
+            postgresql_where=ACTIVE_PREDICATE,
+            sqlite_where=ACTIVE_PREDICATE,
+            postgresql_include=["due_at", "district_code", "commune_code"],
+        ),
         # The yearly statistics: an index-only scan of one year (PostgreSQL).
         Index(
             "ix_investigations_occurred_stats",

@@ -66,9 +66,9 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
     summary="Yearly figures per place (inspectorate: province; police and committees: their area)",
     description="A report counts for the year in which its accident **occurred** "
     "(`occurred_at` in Vietnam time). Investigation figures (open, overdue, concluded) "
-    "are as of `as_of`: figures are kept at most 60 seconds, and computed again at once after "
-    "any new report, amendment or investigation change. `year` defaults to the current "
-    "year.\n\n"
+    "are as of `as_of`: the province's are kept as reports are written (current at every "
+    "read); an area's are kept at most 60 seconds, and computed again at once after any new "
+    "report, amendment or investigation change. `year` defaults to the current year.\n\n"
     "Rows follow the map in force on each accident's date: from 2025-07-01 a commune of map "
     "2025 (e.g. `24121` Phường Tân Lập), before that a district of map 2024 (e.g. `643` Thành "
     "phố Buôn Ma Thuột). `by=district` rolls the 2025 communes up to their old districts for "

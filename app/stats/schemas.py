@@ -65,9 +65,10 @@ class StatsRead(BaseModel):
     )
     scope: Literal["province", "area"]
     as_of: Timestamp = Field(
-        description="When these figures were computed: investigation figures (open, overdue, "
-        "concluded) are as of this moment. Figures are kept at most 60 seconds and computed "
-        "again at once after any new report, amendment or investigation change"
+        description="When these figures were read: investigation figures (open, overdue, "
+        "concluded) are as of this moment. The province's are kept as reports are written "
+        "(current at every read); an area's are kept at most 60 seconds and computed again at "
+        "once after any new report, amendment or investigation change"
     )
     units: list[UnitFigures]
     total: Figures = Field(description="The province (inspectorate) or the caller's area")

@@ -15,10 +15,11 @@ all have a 2024 district, count there). ``by=district`` rolls the 2025 communes 
 districts for comparison with earlier years; a commune that spans several old districts
 (22015 Phường Tuy Hòa, 22240 Phường Phú Yên) is shown as such, never split.
 
-Everything is aggregated in SQL, in one statement grouped by unit. With a million reports
-that statement takes a quarter to half a second, too slow for a page (and for an API read
-repeated by dashboards), so the figures are kept for a short while (see ``FiguresCache``):
-``as_of`` says when they were computed.
+Computed, everything is aggregated in SQL, in one statement grouped by unit
+(``compute_yearly_stats``, the reference). With a million reports that statement takes a
+quarter to half a second, too slow for a page (and for an API read repeated by dashboards): the
+province's figures are kept at write time instead (app.stats.kept), an area's are computed and
+kept for a short while (see ``FiguresCache``); ``as_of`` says when they were read.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -46,11 +48,13 @@ from app.accidents import Category, Severity
 from app.audit.models import AuditEvent
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
+from app.db import get_engine
 from app.divisions.service import divisions
 from app.investigations.models import ACTIVE, FINISHED, Investigation
 from app.investigations.service import statuses_in
 from app.policy import counted
 from app.reports.models import Report
+from app.stats import kept
 from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 
 BASIS = "occurred_at (Vietnam time)"
@@ -205,9 +209,16 @@ class _Counts:
 _Key = tuple[Literal["district", "commune"], str]
 
 
+@lru_cache(maxsize=1024)
+def _old_district_codes(commune_code: str) -> tuple[str, ...]:
+    # The places are read once per process (app.divisions.service.divisions): the answer never
+    # changes, and finding it scans every unit (60 µs, for each of a year's 126 rows).
+    return tuple(sorted(u.code for u in divisions().successor_of(commune_code, level="district")))
+
+
 def _old_districts(commune_code: str) -> list[str]:
     """The districts of map 2024 a commune of map 2025 took area from."""
-    return sorted(u.code for u in divisions().successor_of(commune_code, level="district"))
+    return list(_old_district_codes(commune_code))
 
 
 def _roll_up(key: _Key) -> _Key:
@@ -329,18 +340,20 @@ figures_cache = FiguresCache()
 def yearly_stats(
     session: Session, *, principal: Principal, year: int, by: Grouping = "place"
 ) -> StatsRead:
-    """The year's figures for the caller's scope, computed at most ``FIGURES_MAX_AGE`` ago and
-    after the last write that changes them (``as_of`` says when)."""
+    """The year's figures for the caller's scope, as of now (``as_of``).
+
+    The province's (the inspectorate's) are read from the figures kept at write time
+    (app.stats.kept): a read sums a few rows per unit. An area's (police, committees) cannot be
+    (an area is a filter on each report's current communes): they are computed, kept per
+    process while nothing that counts was written (``FiguresCache``)."""
     now = clock.now()
+    if principal.kind is OrganisationKind.inspectorate:
+        return _kept_yearly_stats(session, principal=principal, year=year, by=by, now=now)
     scope_key = (
-        principal.kind.value
-        if principal.kind is OrganisationKind.inspectorate
-        else (
-            principal.kind.value,
-            principal.commune_code,
-            principal.province_code,
-            principal.district_code,
-        )
+        principal.kind.value,
+        principal.commune_code,
+        principal.province_code,
+        principal.district_code,
     )
     key = (str(session.get_bind().engine.url), scope_key, year, by)
     change = _last_change(session)
@@ -349,6 +362,26 @@ def yearly_stats(
         figures = compute_yearly_stats(session, principal=principal, year=year, by=by, now=now)
         figures_cache.put(key, change, figures)
     return figures
+
+
+def _kept_yearly_stats(
+    session: Session, *, principal: Principal, year: int, by: Grouping, now: datetime
+) -> StatsRead:
+    start, end = year_bounds(year)
+    rows, unfolded = kept.kept_rows(session, year=year, start=start, end=end, now=now)
+    by_unit: dict[_Key, _Counts] = {}
+    for level, code, figures in rows:
+        key: _Key = ("district", code) if level == "district" else ("commune", code)
+        if by == "district":
+            key = _roll_up(key)
+        by_unit.setdefault(key, _Counts()).add(_Counts(*figures))
+    if unfolded >= kept.FOLD_AFTER:
+        # The read's transaction ends first (its connection goes back to the pool): the fold
+        # is a short write transaction of its own (SQLite: BEGIN IMMEDIATE, app.db).
+        session.rollback()
+        with get_engine().begin() as connection:
+            kept.fold(connection)
+    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
 
 
 def compute_yearly_stats(
@@ -367,6 +400,19 @@ def compute_yearly_stats(
             key = _roll_up(key)
         counts = by_unit.setdefault(key, _Counts())
         counts.add(_Counts(*(int(v) for v in figures)))
+    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
+
+
+def _stats_read(
+    by_unit: dict[_Key, _Counts],
+    *,
+    principal: Principal,
+    year: int,
+    by: Grouping,
+    now: datetime,
+) -> StatsRead:
+    """Every unit of the year (province) or every unit with a row (area), in order, and the
+    total."""
     keys: list[_Key] = []
     if principal.kind is OrganisationKind.inspectorate:
         scope: Literal["province", "area"] = "province"

@@ -1,5 +1,6 @@
-"""The year's figures are kept a short while (app.stats.service.FiguresCache) for the page and
-the API alike, and computed again at once after any write that changes them."""
+"""The province's figures are kept at write time (app.stats.kept); an area's are computed and
+kept a short while (app.stats.service.FiguresCache), for the page and the API alike, and
+computed again at once after any write that changes them."""
 
 from __future__ import annotations
 
@@ -21,17 +22,27 @@ def figures(client: TestClient, org: Org) -> dict[str, Any]:
     return body
 
 
-def test_figures_are_kept_while_nothing_changes_for_at_most_a_minute(
-    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+def test_an_areas_figures_are_kept_while_nothing_changes_for_at_most_a_minute(
+    client: TestClient, enterprise: Org, police: Org, frozen_clock: Any
 ) -> None:
     file_report(client, enterprise)
-    first = figures(client, inspectorate)
+    first = figures(client, police)
     clock.advance(timedelta(seconds=59))
-    assert figures(client, inspectorate)["as_of"] == first["as_of"]
+    assert figures(client, police)["as_of"] == first["as_of"]
     clock.advance(timedelta(seconds=1))
-    again = figures(client, inspectorate)
+    again = figures(client, police)
     assert again["as_of"] != first["as_of"]
     assert again["as_of"] == "2026-11-20T10:01:00+07:00"
+
+
+def test_the_provinces_figures_are_as_of_the_read(
+    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    """Kept at write time (app.stats.kept), with overdue counted at the read: always current."""
+    file_report(client, enterprise)
+    assert figures(client, inspectorate)["as_of"] == "2026-11-20T10:00:00+07:00"
+    clock.advance(timedelta(seconds=1))
+    assert figures(client, inspectorate)["as_of"] == "2026-11-20T10:00:01+07:00"
 
 
 def test_a_new_report_counts_at_once(
