@@ -47,6 +47,7 @@ from app.notifications.outbox import WAKE_CHANNEL
 from app.notifications.registry import SENDERS
 from app.ops import digest, housekeeping
 from app.ops.logs import scrub
+from app.stats import kept
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +365,18 @@ class Worker:
                 session, now=clock.now(), after=self.settings.ack_escalation_after
             )
 
+    def fold_figures(self) -> bool:
+        """Add the statistics' changes appended since the last fold into their yearly rows
+        (app.stats.kept), so that a read of the figures sums a few rows per unit; a read also
+        folds when it finds many, but between reads the changes would only pile up."""
+        with get_engine().connect() as connection:
+            pending = connection.execute(kept.ANY_CHANGE).scalar()
+            connection.rollback()
+            if not pending:
+                return False  # no write transaction (on SQLite: no write lock) for nothing
+            with connection.begin():
+                return kept.fold(connection)
+
     def send_digest(self) -> bool:
         """Write today's deadline digest to the outbox, if due and not written yet."""
         with session_factory()() as session:
@@ -380,6 +393,7 @@ class Worker:
                 await asyncio.to_thread(self.heartbeat)
                 await asyncio.to_thread(self.escalate)
                 await asyncio.to_thread(self.send_digest)
+                await asyncio.to_thread(self.fold_figures)
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                     last_purge = time.monotonic()
                     await asyncio.to_thread(self.purge)

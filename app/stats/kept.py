@@ -33,7 +33,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, func, literal, select, text, union_all
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.investigations.models import ACTIVE, Investigation
@@ -72,6 +83,10 @@ _FOLD_SQLITE = (
     ),
     text("DELETE FROM figure_changes"),
 )
+
+
+#: Whether any change waits to be folded (the worker asks before taking a write transaction).
+ANY_CHANGE = select(exists().where(FigureChange.id.is_not(None)))
 
 
 def fold(connection: Connection) -> bool:

@@ -20,6 +20,7 @@ from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
 from app.db import get_engine, session_factory
 from app.migrations import alembic_config, upgrade
+from app.notifications.worker import Worker
 from app.stats import kept
 from app.stats.models import FigureChange
 from app.stats.service import compute_yearly_stats, yearly_stats
@@ -195,4 +196,20 @@ def test_a_read_that_finds_many_unfolded_changes_folds_them(
     after = client.get(f"{API}/stats?year=2026", headers=inspectorate.headers)
     assert after.json() == before.json()
     assert after.json()["total"]["reports"] == 5
+    _assert_equal(inspectorate)
+
+
+def test_the_worker_folds_the_changes_between_reads(
+    client: TestClient, enterprise: Org, inspectorate: Org, frozen_clock: Any
+) -> None:
+    """The delivery worker's housekeeping folds what filings appended, so changes do not pile
+    up while nobody reads the statistics; with nothing to fold it takes no write transaction."""
+    rng = random.Random(5)
+    for _ in range(4):
+        file_report(client, enterprise, victims=_victims(rng, "labour_accident"))
+    assert _unfolded() > 0
+    worker = Worker()
+    assert worker.fold_figures()
+    assert _unfolded() == 0
+    assert not worker.fold_figures()
     _assert_equal(inspectorate)
