@@ -12,10 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 
-#: The counts kept per (year, unit), in the order of app.stats.service's figures;
-#: ``investigations`` (every investigation, whatever its status) only tells whether a unit has
-#: any row, as the computed figures list a unit with any report or investigation.
-KEPT_FIGURES = (
+#: What a report counts (app.stats.service's figures from the reports, in their order).
+REPORT_FIGURES = (
     "reports",
     "labour_accidents",
     "fatal_accidents",
@@ -25,6 +23,12 @@ KEPT_FIGURES = (
     "technical_incidents_fatal",
     "technical_incident_deaths",
     "technical_incident_seriously_injured",
+)
+#: The counts kept per (year, unit), in the order of app.stats.service's figures;
+#: ``investigations`` (every investigation, whatever its status) only tells whether a unit has
+#: any row, as the computed figures list a unit with any report or investigation.
+KEPT_FIGURES = (
+    *REPORT_FIGURES,
     "investigations",
     "investigations_open",
     "investigations_concluded",
@@ -32,15 +36,9 @@ KEPT_FIGURES = (
 )
 
 
-class YearlyFigures(Base):
-    """The folded counts of one unit (a 2024 district or a 2025 commune, as
-    ``app.stats.service._unit_columns`` chooses) in one year of ``occurred_at`` (Vietnam time)."""
+class _KeptCounts:
+    """The columns of ``KEPT_FIGURES``, the same in the base rows and in the changes."""
 
-    __tablename__ = "yearly_figures"
-
-    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    unit_level: Mapped[str] = mapped_column(String(16), primary_key=True)
-    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     reports: Mapped[int] = mapped_column(BigInteger)
     labour_accidents: Mapped[int] = mapped_column(BigInteger)
     fatal_accidents: Mapped[int] = mapped_column(BigInteger)
@@ -56,7 +54,18 @@ class YearlyFigures(Base):
     fatal_accidents_concluded: Mapped[int] = mapped_column(BigInteger)
 
 
-class FigureChange(Base):
+class YearlyFigures(_KeptCounts, Base):
+    """The folded counts of one unit (a 2024 district or a 2025 commune, as
+    ``app.stats.service._unit_columns`` chooses) in one year of ``occurred_at`` (Vietnam time)."""
+
+    __tablename__ = "yearly_figures"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class FigureChange(_KeptCounts, Base):
     """A change to one unit's counts of one year (negative for what a row no longer counts),
     appended by the triggers in the transaction that wrote the row. Append-only: concurrent
     filings never wait for each other here (a counter row updated in place would be locked by
@@ -70,18 +79,5 @@ class FigureChange(Base):
     year: Mapped[int] = mapped_column(Integer)
     unit_level: Mapped[str] = mapped_column(String(16))
     unit_code: Mapped[str] = mapped_column(String(16))
-    reports: Mapped[int] = mapped_column(BigInteger)
-    labour_accidents: Mapped[int] = mapped_column(BigInteger)
-    fatal_accidents: Mapped[int] = mapped_column(BigInteger)
-    deaths: Mapped[int] = mapped_column(BigInteger)
-    seriously_injured: Mapped[int] = mapped_column(BigInteger)
-    technical_incidents: Mapped[int] = mapped_column(BigInteger)
-    technical_incidents_fatal: Mapped[int] = mapped_column(BigInteger)
-    technical_incident_deaths: Mapped[int] = mapped_column(BigInteger)
-    technical_incident_seriously_injured: Mapped[int] = mapped_column(BigInteger)
-    investigations: Mapped[int] = mapped_column(BigInteger)
-    investigations_open: Mapped[int] = mapped_column(BigInteger)
-    investigations_concluded: Mapped[int] = mapped_column(BigInteger)
-    fatal_accidents_concluded: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_figure_changes_year", "year"),)
