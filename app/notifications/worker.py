@@ -372,13 +372,7 @@ class Worker:
         """Add the statistics' changes appended since the last fold into their yearly rows
         (app.stats.kept), so that a read of the figures sums a few rows per unit; a read also
         folds when it finds many, but between reads the changes would only pile up."""
-        with get_engine().connect() as connection:
-            pending = connection.execute(kept.ANY_CHANGE).scalar()
-            connection.rollback()
-            if not pending:
-                return False  # no write transaction (on SQLite: no write lock) for nothing
-            with connection.begin():
-                return kept.fold(connection)
+        return kept.fold_pending()
 
     def send_digest(self) -> bool:
         """Write today's deadline digest to the outbox, if due and not written yet."""

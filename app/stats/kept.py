@@ -38,7 +38,6 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
-    exists,
     func,
     literal,
     select,
@@ -47,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.db import get_engine
 from app.investigations.models import ACTIVE, Investigation
 from app.investigations.service import statuses_in
 from app.stats.models import KEPT_FIGURES, FigureChange, YearlyFigures
@@ -85,10 +85,6 @@ _FOLD_SQLITE = (
 )
 
 
-#: Whether any change waits to be folded (the worker asks before taking a write transaction).
-ANY_CHANGE = select(exists().where(FigureChange.id.is_not(None)))
-
-
 def fold(connection: Connection) -> bool:
     """Add every unfolded change into the base rows and delete it, in the caller's transaction
     (to commit at once). False when another process is folding (PostgreSQL): this one skips
@@ -104,6 +100,23 @@ def fold(connection: Connection) -> bool:
     for statement in _FOLD_SQLITE:
         connection.execute(statement)
     return True
+
+
+#: Whether any change waits to be folded.
+_ANY_CHANGE = select(FigureChange.id).limit(1)
+
+
+def fold_pending() -> bool:
+    """Fold the changes waiting, if any, in a short write transaction of its own (the worker's
+    housekeeping, and a read that found many). With none waiting no write transaction is
+    taken (on SQLite: no write lock for nothing)."""
+    with get_engine().connect() as connection:
+        pending = connection.execute(_ANY_CHANGE).first() is not None
+        connection.rollback()
+        if not pending:
+            return False
+        with connection.begin():
+            return fold(connection)
 
 
 def _unit(district_code: Any, commune_code: Any) -> tuple[Any, Any]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -48,27 +49,16 @@ from app.accidents import Category, Severity
 from app.audit.models import AuditEvent
 from app.auth.models import OrganisationKind
 from app.auth.principal import Principal
-from app.db import get_engine
 from app.divisions.service import divisions
 from app.investigations.models import ACTIVE, FINISHED, Investigation
 from app.investigations.service import statuses_in
 from app.policy import counted
 from app.reports.models import Report
 from app.stats import kept
+from app.stats.models import REPORT_FIGURES
 from app.stats.schemas import Figures, Grouping, StatsRead, UnitFigures
 
 BASIS = "occurred_at (Vietnam time)"
-REPORT_FIGURES = (
-    "reports",
-    "labour_accidents",
-    "fatal_accidents",
-    "deaths",
-    "seriously_injured",
-    "technical_incidents",
-    "technical_incidents_fatal",
-    "technical_incident_deaths",
-    "technical_incident_seriously_injured",
-)
 INVESTIGATION_FIGURES = (
     "investigations_open",
     "investigations_overdue",
@@ -210,15 +200,11 @@ _Key = tuple[Literal["district", "commune"], str]
 
 
 @lru_cache(maxsize=1024)
-def _old_district_codes(commune_code: str) -> tuple[str, ...]:
-    # The places are read once per process (app.divisions.service.divisions): the answer never
-    # changes, and finding it scans every unit (60 µs, for each of a year's 126 rows).
+def _old_districts(commune_code: str) -> tuple[str, ...]:
+    """The districts of map 2024 a commune of map 2025 took area from. Cached: the places are
+    read once per process (app.divisions.service.divisions), the answer never changes, and
+    finding it scans every unit (60 µs, for each of a year's 126 rows)."""
     return tuple(sorted(u.code for u in divisions().successor_of(commune_code, level="district")))
-
-
-def _old_districts(commune_code: str) -> list[str]:
-    """The districts of map 2024 a commune of map 2025 took area from."""
-    return list(_old_district_codes(commune_code))
 
 
 def _roll_up(key: _Key) -> _Key:
@@ -254,7 +240,7 @@ def _figures_row(key: _Key, counts: _Counts, *, year: int) -> UnitFigures:
     places = divisions()
     versions = places.versions(code, level=level)
     unit = versions[-1] if level == "commune" else versions[0] if versions else None
-    old = _old_districts(code) if level == "commune" else [code]
+    old = list(_old_districts(code)) if level == "commune" else [code]
     return UnitFigures(
         code=code,
         level=level,
@@ -369,26 +355,22 @@ def _kept_yearly_stats(
 ) -> StatsRead:
     start, end = year_bounds(year)
     rows, unfolded = kept.kept_rows(session, year=year, start=start, end=end, now=now)
-    by_unit: dict[_Key, _Counts] = {}
-    for level, code, figures in rows:
-        key: _Key = ("district", code) if level == "district" else ("commune", code)
-        if by == "district":
-            key = _roll_up(key)
-        by_unit.setdefault(key, _Counts()).add(_Counts(*figures))
+    counted: list[tuple[_Key, _Counts]] = [
+        (("district", code) if level == "district" else ("commune", code), _Counts(*figures))
+        for level, code, figures in rows
+    ]
     if unfolded >= kept.FOLD_AFTER:
-        # The read's transaction ends first (its connection goes back to the pool): the fold
-        # is a short write transaction of its own (SQLite: BEGIN IMMEDIATE, app.db).
+        # The read's transaction ends first (its connection goes back to the pool).
         session.rollback()
-        with get_engine().begin() as connection:
-            kept.fold(connection)
-    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
+        kept.fold_pending()
+    return _stats_read(counted, principal=principal, year=year, by=by, now=now)
 
 
 def compute_yearly_stats(
     session: Session, *, principal: Principal, year: int, by: Grouping, now: datetime
 ) -> StatsRead:
     """The figures from the rows, now (one aggregate statement: see ``stats_statement``)."""
-    by_unit: dict[_Key, _Counts] = {}
+    counted: list[tuple[_Key, _Counts]] = []
     for row in session.execute(stats_statement(principal=principal, year=year, now=now)):
         district_code, commune_code, *figures = row
         key: _Key = (
@@ -396,23 +378,25 @@ def compute_yearly_stats(
             if district_code is not None
             else ("commune", str(commune_code))
         )
-        if by == "district":
-            key = _roll_up(key)
-        counts = by_unit.setdefault(key, _Counts())
-        counts.add(_Counts(*(int(v) for v in figures)))
-    return _stats_read(by_unit, principal=principal, year=year, by=by, now=now)
+        counted.append((key, _Counts(*(int(v) for v in figures))))
+    return _stats_read(counted, principal=principal, year=year, by=by, now=now)
 
 
 def _stats_read(
-    by_unit: dict[_Key, _Counts],
+    counted: Iterable[tuple[_Key, _Counts]],
     *,
     principal: Principal,
     year: int,
     by: Grouping,
     now: datetime,
 ) -> StatsRead:
-    """Every unit of the year (province) or every unit with a row (area), in order, and the
-    total."""
+    """The counts per unit added up (``by=district``: rolled up first), then every unit of the
+    year (province) or every unit with a row (area), in order, and the total."""
+    by_unit: dict[_Key, _Counts] = {}
+    for key, counts in counted:
+        if by == "district":
+            key = _roll_up(key)
+        by_unit.setdefault(key, _Counts()).add(counts)
     keys: list[_Key] = []
     if principal.kind is OrganisationKind.inspectorate:
         scope: Literal["province", "area"] = "province"
