@@ -106,6 +106,24 @@ def _advance(client: TestClient, inspectorate: Org, report: dict[str, Any]) -> N
         move(client, inspectorate, investigation_id, NEXT[status])
 
 
+def _change(
+    client: TestClient,
+    enterprise: Org,
+    inspectorate: Org,
+    reports: list[dict[str, Any]],
+    rng: random.Random,
+    *,
+    times: int,
+) -> None:
+    """Amend a random report or move its investigation on, ``times`` times."""
+    for _ in range(times):
+        report = rng.choice(reports)
+        if rng.random() < 0.5:
+            _amend(client, enterprise, report, rng)
+        else:
+            _advance(client, inspectorate, report)
+
+
 def _assert_equal(inspectorate: Org) -> None:
     principal = Principal(
         organisation_id=uuid.UUID(inspectorate.id),
@@ -136,12 +154,7 @@ def test_kept_figures_equal_the_computed_ones(
     reports = [_file(client, enterprise, rng) for _ in range(30)]
     assert _unfolded() > 0
     _assert_equal(inspectorate)
-    for _ in range(25):
-        report = rng.choice(reports)
-        if rng.random() < 0.5:
-            _amend(client, enterprise, report, rng)
-        else:
-            _advance(client, inspectorate, report)
+    _change(client, enterprise, inspectorate, reports, rng, times=25)
     _assert_equal(inspectorate)
 
     with get_engine().begin() as connection:
@@ -151,12 +164,7 @@ def test_kept_figures_equal_the_computed_ones(
 
     # After the fold: base rows and new changes together, and overdue as the clock moves.
     reports += [_file(client, enterprise, rng) for _ in range(10)]
-    for _ in range(15):
-        report = rng.choice(reports)
-        if rng.random() < 0.5:
-            _amend(client, enterprise, report, rng)
-        else:
-            _advance(client, inspectorate, report)
+    _change(client, enterprise, inspectorate, reports, rng, times=15)
     _assert_equal(inspectorate)
     clock.advance(timedelta(days=90))
     _assert_equal(inspectorate)
