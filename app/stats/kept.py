@@ -133,20 +133,19 @@ def _unit(district_code: Any, commune_code: Any) -> tuple[Any, Any]:
 def _kept_statement() -> Select[Any]:
     """Built once (its values are bound parameters): building it costs more than running it."""
     zero = [literal(0).label(name) for name in KEPT_FIGURES]
-    base = select(
-        YearlyFigures.unit_level,
-        YearlyFigures.unit_code,
-        *(getattr(YearlyFigures, name).label(name) for name in KEPT_FIGURES),
-        literal(0).label("overdue"),
-        literal(0).label("changes"),
-    ).where(YearlyFigures.year == bindparam("year"))
-    changes = select(
-        FigureChange.unit_level,
-        FigureChange.unit_code,
-        *(getattr(FigureChange, name).label(name) for name in KEPT_FIGURES),
-        literal(0).label("overdue"),
-        literal(1).label("changes"),
-    ).where(FigureChange.year == bindparam("year"))
+
+    def of_the_year(table: type[YearlyFigures | FigureChange], *, changes: int) -> Select[Any]:
+        """The year's rows of ``table``; ``changes`` counts the unfolded ones."""
+        return select(
+            table.unit_level,
+            table.unit_code,
+            *(getattr(table, name).label(name) for name in KEPT_FIGURES),
+            literal(0).label("overdue"),
+            literal(changes).label("changes"),
+        ).where(table.year == bindparam("year"))
+
+    base = of_the_year(YearlyFigures, changes=0)
+    changes = of_the_year(FigureChange, changes=1)
     # Running investigations of the year past their deadline, now (ix_investigations_active_
     # occurred: only running investigations, by occurred_at).
     overdue = (
