@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
-from app.notifications.worker import start_embedded_worker
+from app.notifications.worker import RECIPIENT_CONCURRENCY, start_embedded_worker
 from tests.helpers import Configure, Org, OrgFactory, post_report
 from tests.notifications.conftest import (
     Receiver,
@@ -135,7 +135,10 @@ def test_two_workers_deliver_each_delivery_exactly_once(
     receiver.answering.clear()  # hold the first batches until both workers have claimed some
     for _ in range(2):
         processes.append(start_worker_process(worker_poll_seconds="0.1"))
-    wait_until(lambda: len(receiver.hooks) == 32, what="both workers to claim a full batch")
+    # One worker holds at most RECIPIENT_CONCURRENCY sends per recipient (two recipients here):
+    # twice that many held means both workers claimed a full share.
+    held = 2 * 2 * RECIPIENT_CONCURRENCY
+    wait_until(lambda: len(receiver.hooks) == held, what="both workers to claim a full batch")
 
     receiver.answering.set()
     wait_until(lambda: all_delivered(200), timeout=120, what="200 deliveries")
