@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     retry_schedule: str = DEFAULT_RETRY_SCHEDULE
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     embedded_worker: bool = True
+    #: How much the delivery worker process lowers its CPU priority (``nice``, 0–19): where it
+    #: shares the CPUs with the API, a request waiting for a CPU goes first and the deliveries
+    #: take every cycle the requests leave. A delivery needs under a millisecond of CPU, so
+    #: even the lowest priority sends one within a fraction of a second on a saturated machine;
+    #: only the drain of a large backlog waits for the load to ease (bench/README.md,
+    #: Notifications).
+    worker_nice: int = Field(default=19, ge=0, le=19)
     #: Which accepted reports go to the police (contract, Notifications): ``notifiable`` every
     #: one (the Đắk Lắk plan), ``fatal`` only those with a death (Law 84/2015 Art. 34.1.b).
     notify_police: Literal["notifiable", "fatal"] = "notifiable"

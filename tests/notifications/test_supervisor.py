@@ -101,6 +101,11 @@ def test_serve_runs_the_worker_in_a_child_process_that_delivers(
     wait_until(lambda: len(worker_children(served.pid)) == 1, what="the worker process")
     post_report(client, enterprise)
     wait_until(lambda: delivered(2), what="delivery by the worker process")
+    # Below the API's CPU priority (TNLD_WORKER_NICE, default 19; it has delivered, so it
+    # has set it): a request waiting for a CPU goes first.
+    [worker] = worker_children(served.pid)
+    serve_priority = os.getpriority(os.PRIO_PROCESS, served.pid)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == min(19, serve_priority + 19)
 
 
 def test_a_killed_worker_is_restarted(
