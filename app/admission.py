@@ -16,7 +16,8 @@ import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import Overloaded, answer
+from app.errors import Overloaded
+from app.problem_handlers import answer
 
 #: Paths answered on the event loop without the database: never queued, never refused.
 UNLIMITED_PATHS = frozenset({"/healthz"})

@@ -6,7 +6,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, answer
+from app.errors import PayloadTooLarge
+from app.problem_handlers import answer
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -30,7 +31,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # problem+json, or a page for a page's form (app.errors.answer)
+        # problem+json, or a page for a page's form (app.problem_handlers.answer)
         too_large = answer(
             Request(scope),
             PayloadTooLarge(f"The request body must be at most {self.max_bytes} bytes"),

@@ -17,7 +17,6 @@ from app.auth.router import router as auth_router
 from app.config import get_settings
 from app.divisions.router import router as divisions_router
 from app.docs import install_docs
-from app.errors import install_handlers
 from app.health import router as health_router
 from app.investigations.router import router as investigations_router
 from app.limits import BodySizeLimit
@@ -26,6 +25,7 @@ from app.ops.metrics import Metrics
 from app.ops.middleware import RequestTelemetry
 from app.ops.router import router as ops_router
 from app.people.router import router as people_router
+from app.problem_handlers import install_handlers
 from app.problems import router as problems_router
 from app.query_guard import QueryGuard
 from app.ratelimit import PUBLIC_API_PATHS, AddressLimit

@@ -13,7 +13,7 @@ from app.errors import PROBLEM_TYPE_BASE, NotFound, problem_types
 
 router = APIRouter(include_in_schema=False)
 
-#: Statuses answered by the framework itself (``http-<status>``, app.errors).
+#: Statuses answered by the framework itself (``http-<status>``, app.problem_handlers).
 _HTTP_STATUS = re.compile(r"^http-([1-5][0-9]{2})$")
 
 _PAGE = """<!doctype html>

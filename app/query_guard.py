@@ -10,7 +10,8 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import FieldError, ValidationProblem, problem_response
+from app.errors import FieldError, ValidationProblem
+from app.problem_handlers import problem_response
 
 
 def _bad(text: str) -> bool:

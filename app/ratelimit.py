@@ -22,7 +22,8 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, get_settings
-from app.errors import RateLimited, problem_response
+from app.errors import RateLimited
+from app.problem_handlers import problem_response
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

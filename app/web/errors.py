@@ -1,4 +1,4 @@
-"""Errors of page requests as pages in Vietnamese (app.errors.answer asks here first).
+"""Errors of page requests as pages in Vietnamese (app.problem_handlers.answer asks here first).
 
 A request is a page's when its path is outside the API and its first segment is a page's
 (``/bao-cao/...``, ``/dieu-tra/...``, ``/quan-tri/...``, ``/`` ...), whatever the error: an

@@ -30,6 +30,6 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(PageHeaders)
     # Errors raised outside a page's own handler (unknown path, 405, a link FastAPI could not
-    # read) are told as pages too (app.errors.answer).
+    # read) are told as pages too (app.problem_handlers.answer).
     app.state.page_segments = frozenset(segments)
     app.state.page_errors = page_error

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.notifications.worker import RECIPIENT_CONCURRENCY, start_embedded_worker
 from tests.helpers import Configure, Org, OrgFactory, post_report
 from tests.notifications.conftest import (
+    PROJECT_ROOT,
     Receiver,
     Recipients,
     attempts,
@@ -153,3 +155,22 @@ def test_two_workers_deliver_each_delivery_exactly_once(
     for process in processes:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_the_worker_starts_without_the_web_framework() -> None:
+    """The delivery worker's process imports no FastAPI or Starlette (app.errors holds the
+    problem classes, app.problem_handlers the web side): a start-up that drains a backlog
+    sooner, and a worker that cannot depend on the request machinery by accident."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, app.cli, app.notifications.worker; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'starlette'}))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
