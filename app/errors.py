@@ -231,6 +231,28 @@ class OutcomeUnknown(RetryLater):
         )
 
 
+class DatabaseUnavailable(RetryLater):
+    """The connection to the database was lost during the request (a restart of the database,
+    a dropped connection): answered as a problem to retry, never as an unexpected error."""
+
+    status, slug, title = 503, "database-unavailable", "The database could not be reached"
+    explanation = (
+        "The connection to the database was lost while the request was being answered. A read "
+        "can be retried after `Retry-After` seconds. A change may or may not have been stored: "
+        "read the resource again before repeating it (a report's filing or amendment: retry "
+        "with the same Idempotency-Key)."
+    )
+
+    def __init__(self, *, safe: bool) -> None:
+        super().__init__(
+            "The connection to the database was lost; retry"
+            if safe
+            else "The connection to the database was lost; the change may or may not have "
+            "been stored: read it again before repeating it",
+            retry_after_seconds=1,
+        )
+
+
 class HeaderFieldsTooLarge(Problem):
     """Answered by the HTTP protocol itself (app/http_guard.py), before any routing."""
 

@@ -15,12 +15,14 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
+    DatabaseUnavailable,
     FieldError,
     MethodNotAllowed,
     NotFound,
@@ -49,6 +51,7 @@ def _is_json(content_type: str) -> bool:
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _allowed_methods(request: Request) -> set[str]:
@@ -115,6 +118,15 @@ def install_handlers(app: FastAPI) -> None:
             problem.title = str(exc.detail)
         problem.headers.update(headers)
         return answer(request, problem)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        if not exc.connection_invalidated:
+            return await _unexpected(request, exc)
+        # The driver's message names the server's state, never a statement's parameters
+        # (hide_parameters, app/db.py); the pool has already let the dead connection go.
+        log.warning("database connection lost: %s", type(exc.orig).__name__)
+        return answer(request, DatabaseUnavailable(safe=request.method in _SAFE_METHODS))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

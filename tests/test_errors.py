@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from app.db import get_engine
 from app.errors import problem_types
 from tests.assertions import assert_problem, row_counts
-from tests.helpers import Org, idem, report_body
+from tests.helpers import API, Org, file_report, idem, patch, report_body
 
 
 def test_401_is_a_problem(client: TestClient) -> None:
@@ -190,3 +195,58 @@ def test_a_problem_type_leads_to_its_page(client: TestClient) -> None:
     doc = assert_problem(client.get("/api/v1/reports"), 401, type_suffix="unauthenticated")
     assert doc["type"] == "/problems/unauthenticated"
     assert "Authorization: Bearer" in client.get(doc["type"]).text
+
+
+@pytest.mark.postgres_only
+def test_a_connection_lost_during_a_change_is_503_to_retry_and_changes_nothing(
+    client: TestClient, enterprise: Org, inspectorate: Org, live_server: str
+) -> None:
+    """The database connection of a request dies while it works (its backend is terminated
+    while the PATCH waits for the investigation's row): a 503 problem with Retry-After, which
+    says the change may or may not be stored, never an unexpected 500; nothing changed, and
+    the same request then goes through."""
+    investigation_id = str(file_report(client, enterprise)["investigation_id"])
+    responses: list[httpx.Response] = []
+
+    def change() -> None:
+        with httpx.Client(base_url=live_server, timeout=30) as http:
+            responses.append(
+                http.patch(
+                    f"{API}/investigations/{investigation_id}",
+                    json={"status": "in_progress"},
+                    headers=inspectorate.headers,
+                )
+            )
+
+    with get_engine().connect() as other:
+        other.execute(
+            text("SELECT id FROM investigations WHERE id = :id FOR UPDATE"),
+            {"id": investigation_id},
+        )
+        changer = threading.Thread(target=change)
+        changer.start()
+        waiting = None
+        for _ in range(200):
+            other.execute(text("SELECT pg_stat_clear_snapshot()"))
+            waiting = other.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            if waiting is not None:
+                break
+            time.sleep(0.05)
+        assert waiting is not None, "the change never waited for the investigation's row"
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
+        changer.join()
+        other.rollback()
+
+    (response,) = responses
+    doc = assert_problem(response, 503, type_suffix="database-unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert "may or may not" in doc["detail"]
+    current = client.get(f"{API}/investigations/{investigation_id}", headers=inspectorate.headers)
+    assert current.json()["status"] == "open"
+    again = patch(client, inspectorate, investigation_id, {"status": "in_progress"})
+    assert again.status_code == 200, again.text
