@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from app.auth.models import OrganisationKind
 from app.auth.schemas import OrganisationCreate
@@ -24,7 +25,7 @@ from app.auth.service import (
     create_organisation,
     issue_api_key,
 )
-from app.db import session_factory
+from app.db import get_engine, session_factory
 from app.notifications.models import Delivery, NotificationEvent
 
 _names = itertools.count(1)
@@ -225,3 +226,33 @@ def wait_until_serving(process: subprocess.Popen[bytes], base: str, *, timeout: 
             assert time.monotonic() < deadline, "tnld serve did not come up"
             assert process.poll() is None, "tnld serve exited"
             time.sleep(0.1)
+
+
+def lose_connection_while_locked(
+    lock: str, params: dict[str, Any], act: Callable[[], None], *, what: str
+) -> None:
+    """PostgreSQL: hold a lock (``lock``, a locking statement), run ``act`` in a thread until a
+    session of this database waits for that lock, terminate that session's backend (its
+    connection is lost in the middle of its work, as when the database restarts), and wait for
+    ``act`` to finish."""
+    with get_engine().connect() as other:
+        other.execute(text(lock), params)
+        actor = threading.Thread(target=act)
+        actor.start()
+        waiting = None
+        for _ in range(200):
+            # pg_stat_activity is a snapshot per transaction: a new one each time.
+            other.execute(text("SELECT pg_stat_clear_snapshot()"))
+            waiting = other.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            if waiting is not None:
+                break
+            time.sleep(0.05)
+        assert waiting is not None, f"{what} never waited for the lock"
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
+        actor.join()
+        other.rollback()

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from app.db import get_engine
 from app.errors import problem_types
 from tests.assertions import assert_problem, row_counts
-from tests.helpers import API, Org, file_report, idem, patch, report_body
+from tests.helpers import (
+    API,
+    Org,
+    file_report,
+    idem,
+    lose_connection_while_locked,
+    patch,
+    report_body,
+)
 
 
 def test_401_is_a_problem(client: TestClient) -> None:
@@ -218,29 +222,12 @@ def test_a_connection_lost_during_a_change_is_503_to_retry_and_changes_nothing(
                 )
             )
 
-    with get_engine().connect() as other:
-        other.execute(
-            text("SELECT id FROM investigations WHERE id = :id FOR UPDATE"),
-            {"id": investigation_id},
-        )
-        changer = threading.Thread(target=change)
-        changer.start()
-        waiting = None
-        for _ in range(200):
-            other.execute(text("SELECT pg_stat_clear_snapshot()"))
-            waiting = other.scalar(
-                text(
-                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            if waiting is not None:
-                break
-            time.sleep(0.05)
-        assert waiting is not None, "the change never waited for the investigation's row"
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
-        changer.join()
-        other.rollback()
+    lose_connection_while_locked(
+        "SELECT id FROM investigations WHERE id = :id FOR UPDATE",
+        {"id": investigation_id},
+        change,
+        what="the change",
+    )
 
     (response,) = responses
     doc = assert_problem(response, 503, type_suffix="database-unavailable")

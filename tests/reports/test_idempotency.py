@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from app.reports import idempotency, numbering
 from app.reports.models import IdempotencyRecord, Report
 from app.reports.schemas import ReportCreate
 from tests.assertions import assert_problem, row_counts
-from tests.helpers import Org, report_body, victim
+from tests.helpers import Org, lose_connection_while_locked, report_body, victim
 
 
 def _post(client: TestClient, org: Org, key: str, body: dict[str, Any] | None = None) -> Any:
@@ -365,29 +364,12 @@ def test_connection_lost_during_a_filing_is_503_outcome_unknown_and_the_retry_fi
     def post() -> None:
         responses.append(_post_live(live_server, enterprise, "k-1"))
 
-    with get_engine().connect() as other:
-        other.execute(
-            text("SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE"), {"y": year}
-        )
-        poster = threading.Thread(target=post)
-        poster.start()
-        waiting = None
-        for _ in range(200):
-            # pg_stat_activity is a snapshot per transaction: a new one each time.
-            other.execute(text("SELECT pg_stat_clear_snapshot()"))
-            waiting = other.scalar(
-                text(
-                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            if waiting is not None:
-                break
-            time.sleep(0.05)
-        assert waiting is not None, "the filing never waited for the year's number"
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting})
-        poster.join()
-        other.rollback()
+    lose_connection_while_locked(
+        "SELECT last_value FROM report_sequences WHERE year = :y FOR UPDATE",
+        {"y": year},
+        post,
+        what="the filing",
+    )
 
     (response,) = responses
     assert_problem(response, 503, type_suffix="outcome-unknown")
