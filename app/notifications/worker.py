@@ -462,8 +462,8 @@ def run_worker() -> None:
     worker = Worker()
     # Below the API's priority (TNLD_WORKER_NICE): the people at its screens and the
     # integrators' requests come first for a CPU, deliveries take what is left, which is most
-    # of it. While a backlog of 10,000 drained, the API's read p95 rose 2.1-2.5x at the same
-    # priority and 1.6x at 19, and the drain took as long (bench/README.md, Notifications).
+    # of it. While a backlog of 10,000 drained, the API's read p95 rose 1.9-2.5x at the same
+    # priority and 1.6-1.8x at 19, and the drain took as long (bench/README.md, Notifications).
     os.nice(worker.settings.worker_nice)
 
     def install(loop: asyncio.AbstractEventLoop) -> None:
