@@ -51,7 +51,9 @@ def _is_json(content_type: str) -> bool:
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Methods that ask for no change (RFC 9110 §9.2.1): a lost connection changed nothing; the rate
+#: limits count them as reads (app.ratelimit).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _allowed_methods(request: Request) -> set[str]:
@@ -126,7 +128,7 @@ def install_handlers(app: FastAPI) -> None:
         # The driver's message names the server's state, never a statement's parameters
         # (hide_parameters, app/db.py); the pool has already let the dead connection go.
         log.warning("database connection lost: %s", type(exc.orig).__name__)
-        return answer(request, DatabaseUnavailable(safe=request.method in _SAFE_METHODS))
+        return answer(request, DatabaseUnavailable(safe=request.method in SAFE_METHODS))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -23,9 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, get_settings
 from app.errors import RateLimited
-from app.problem_handlers import problem_response
-
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from app.problem_handlers import SAFE_METHODS, problem_response
 
 
 def parse_limit(value: str) -> RateLimitItem | None:
@@ -47,7 +45,7 @@ class Limiter:
     def hit(self, *, method: str, identity: str) -> None:
         """Count one request of ``identity`` (``key:<id>`` or ``addr:<address>``); over the
         limit → :class:`RateLimited` with the seconds until a request is counted again."""
-        is_read = method.upper() in READ_METHODS
+        is_read = method.upper() in SAFE_METHODS
         limit = self.reads if is_read else self.writes
         if limit is None:
             return
