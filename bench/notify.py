@@ -358,6 +358,13 @@ def read_latencies(port: int, key: str, until: Callable[[], bool], minimum: int)
     return times
 
 
+def file_backlog(api: httpx.Client, key: str, *, first_index: int, reports: int) -> None:
+    """File ``reports`` reports, 8 at a time, with Idempotency-Keys numbered from ``first_index``
+    (each backlog its own numbers)."""
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: post_report(api, key, first_index + i), range(reports)))
+
+
 def drain_alone(
     service: Service,
     api: httpx.Client,
@@ -375,8 +382,7 @@ def drain_alone(
     only_channel(api, admin_key, orgs, channel)
     key = orgs.enterprise_key
     start = receipts.count()
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: post_report(api, key, first_index + i), range(reports)))
+    file_backlog(api, key, first_index=first_index, reports=reports)
     count = 2 * reports
     started_at = time.time()
     worker = service.start(["worker"], f"worker-{channel}.log")
@@ -419,8 +425,7 @@ def run(args: argparse.Namespace, service: Service, receipts: Receipts, hook_por
     # 2. Drain of a backlog: build it with the worker off, then start one `tnld worker`.
     before = {channel: receipts.count(channel) for channel in ("webhook", "email")}
     serve = service.serve(port, TNLD_EMBEDDED_WORKER="false")
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: post_report(api, key, 100_000 + i), range(args.backlog_reports)))
+    file_backlog(api, key, first_index=100_000, reports=args.backlog_reports)
     backlog = 4 * int(args.backlog_reports)
     idle = read_latencies(port, inspectorate_key, lambda: True, IDLE_READS)
     assert receipts.count() == sum(before.values()), "something was delivered with the worker off"
